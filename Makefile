@@ -1,0 +1,119 @@
+# newsgate - a small NNTP news gateway.
+#
+#   make              build build/newsgate
+#   make run          install missing build deps (as root), build, import
+#                     contrib/sample/ into ./spool, serve 127.0.0.1:1119
+#   make check        every test (Check unit + end-to-end)
+#   make check-asan   the same under AddressSanitizer + UBSan (build-asan/)
+#   make install      PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BUILD ?= build
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = libetpan openssl jansson
+
+# libetpan's .pc file names dpkg-dev's spec files, which a machine without
+# dpkg-dev lacks: drop every -specs= flag.
+PKG_CFLAGS := $(filter-out -specs=%,$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS := $(filter-out -specs=%,$(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))
+CHECK_CFLAGS := $(filter-out -specs=%,$(shell $(PKG_CONFIG) --cflags check 2>/dev/null))
+CHECK_LIBS := $(filter-out -specs=%,$(shell $(PKG_CONFIG) --libs check 2>/dev/null))
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+	-Wformat=2 -Wvla -Wundef -Wno-unused-parameter -Wimplicit-fallthrough
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) -Iinclude \
+	$(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lstemmer -lcrypt -lm $(LDFLAGS) $(LDLIBS)
+
+SRCS := $(sort $(wildcard src/*.c))
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRCS)))
+UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
+E2E_SRCS := $(sort $(wildcard tests/e2e/check_*.c))
+TLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TLIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TLIB_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+E2E_BINS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/%,$(E2E_SRCS))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
+
+.PHONY: all run check check-asan check-unit check-e2e install clean dev \
+	deps format format-check lint analyze bench eval-threads fuzz
+
+all: $(BUILD)/newsgate
+
+$(BUILD)/newsgate: $(BUILD)/main.o $(LIB_OBJS)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(wildcard include/*.h tests/lib/*.h) | $(BUILD)/tests/lib
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/lib -c -o $@ $<
+
+$(BUILD)/tests/check_%: tests/unit/check_%.c $(LIB_OBJS) $(TLIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/lib -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/check_%: tests/e2e/check_%.c $(LIB_OBJS) $(TLIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/lib -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD) $(BUILD)/tests $(BUILD)/tests/lib:
+	mkdir -p $@
+
+# The tests: unit suites, then end-to-end suites against the real binary,
+# then the saved fuzz corpora. tests/run-tests.sh prints each suite's Check
+# summary and a total.
+check: $(BUILD)/newsgate $(UNIT_BINS) $(E2E_BINS) $(FUZZ_REPLAY)
+	NEWSGATE_BIN=$(CURDIR)/$(BUILD)/newsgate NEWSGATE_TOP=$(CURDIR) \
+	    sh tests/run-tests.sh $(UNIT_BINS) $(E2E_BINS) -- $(FUZZ_REPLAY)
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+dev: all
+
+deps:
+	sh contrib/scripts/deps.sh
+
+# Build, import the sample articles, serve them on 127.0.0.1:1119.
+run:
+	sh contrib/scripts/deps.sh
+	$(MAKE) all
+	./$(BUILD)/newsgate import --spool ./spool contrib/sample/ || true
+	./$(BUILD)/newsgate groups --spool ./spool list
+	exec ./$(BUILD)/newsgate serve --spool ./spool
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/newsgate $(DESTDIR)$(BINDIR)/newsgate
+	install -m 0644 docs/newsgate.1 $(DESTDIR)$(MANDIR)/man1/newsgate.1
+	install -m 0644 docs/newsgate.conf.5 $(DESTDIR)$(MANDIR)/man5/newsgate.conf.5
+
+format:
+	clang-format -i src/*.c include/*.h
+
+format-check:
+	clang-format --dry-run -Werror src/*.c include/*.h
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Iinclude -D_GNU_SOURCE src
+
+analyze:
+	$(MAKE) BUILD=build-analyze OPT="-O1 -fanalyzer" all
+
+bench: all
+	sh tests/bench/run.sh
+
+clean:
+	rm -rf build build-asan build-analyze

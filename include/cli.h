@@ -1,0 +1,27 @@
+/*
+ * cli.h - the subcommands of the newsgate program (cli_*.c). Each takes
+ * the arguments after its name (argv[0] is the subcommand) and returns the
+ * process exit status. main.c dispatches by name.
+ */
+#ifndef NG_CLI_H
+#define NG_CLI_H
+
+#include "config.h"
+
+int cli_import(int argc, char **argv);
+int cli_groups(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_threads(int argc, char **argv);
+int cli_rethread(int argc, char **argv);
+
+/*
+ * Load the configuration named by --config (NULL: defaults), then apply a
+ * --spool override. Prints the error and returns -1 on failure.
+ */
+int cli_config(struct config *c, const char *path, const char *spool);
+
+/* Print usage of one subcommand to stderr and return 2. */
+int cli_usage(const char *synopsis);
+
+#endif
