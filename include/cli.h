@@ -7,6 +7,7 @@
 #define NG_CLI_H
 
 #include "config.h"
+#include "spool.h"
 
 int cli_import(int argc, char **argv);
 int cli_groups(int argc, char **argv);
@@ -20,6 +21,13 @@ int cli_rethread(int argc, char **argv);
  * --spool override. Prints the error and returns -1 on failure.
  */
 int cli_config(struct config *c, const char *path, const char *spool);
+
+/*
+ * Open the configured spool. In SPOOL_WRITE mode, also create every group
+ * of the configuration that the spool lacks. Prints the error and returns
+ * NULL on failure.
+ */
+struct spool *cli_spool_open(const struct config *c, enum spool_mode mode);
 
 /* Print usage of one subcommand to stderr and return 2. */
 int cli_usage(const char *synopsis);

@@ -61,6 +61,8 @@ struct config {
 			      right-hand side */
 	char *listen[CONFIG_LISTEN_MAX]; /* owned; "addr:port" */
 	size_t nlisten;
+	bool listen_from_user; /* the file's listen lines replaced the
+				  default one */
 	char *tls_listen;  /* owned or NULL */
 	char *tls_cert;	   /* owned or NULL */
 	char *tls_key;	   /* owned or NULL */

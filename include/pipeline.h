@@ -1,0 +1,86 @@
+/*
+ * pipeline.h - the one path every article takes into the spool, whatever
+ * its source: parse -> normalise -> route -> dedupe -> thread -> commit.
+ * Imports (cli_import.c) and, later, POST and IHAVE feed it; there is no
+ * second write path.
+ *
+ * SECURITY: messages handed to pipeline_message() are attacker-controlled
+ * (POST, IHAVE, imported files); they are bounded by the caller's size
+ * limit and parsed by article_parse() (see article.h).
+ */
+#ifndef NG_PIPELINE_H
+#define NG_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "source.h"
+#include "spool.h"
+
+#define PIPELINE_BATCH 1000	 /* articles per group commit */
+#define PIPELINE_BATCH_MS 1000	 /* oldest staged article waits at most */
+
+enum pipeline_origin {
+	PIPE_IMPORT, /* newsgate import */
+	PIPE_POST,   /* NNTP POST */
+	PIPE_PEER,   /* NNTP IHAVE / TAKETHIS */
+};
+
+enum pipeline_result {
+	PIPE_STAGED,	/* accepted; durable after the next flush */
+	PIPE_DUPLICATE, /* Message-ID or content already stored */
+	PIPE_REJECTED,	/* malformed; why says how */
+	PIPE_UNROUTED,	/* matches no group and there is no catch-all */
+	PIPE_FAILED,	/* the spool failed (disk full...); why says how */
+};
+
+/* Called once per article after the batch holding it is durable. */
+typedef void (*pipeline_commit_fn)(void *arg, const char *msgid,
+    const char *xref);
+
+struct pipeline_stats {
+	uint64_t staged;     /* accepted, including not yet flushed */
+	uint64_t committed;  /* durable */
+	uint64_t duplicates;
+	uint64_t rejected;
+	uint64_t unrouted;
+	uint64_t threaded;   /* linked to an earlier article by similarity */
+};
+
+struct pipeline;
+
+/*
+ * A pipeline writing into sp (opened SPOOL_WRITE) with configuration c
+ * (both must outlive it). force_group (may be NULL) bypasses routing; it
+ * is created when missing. Returns NULL with a message on stderr when the
+ * forced group name is invalid or cannot be created.
+ */
+struct pipeline *pipeline_new(const struct config *c, struct spool *sp,
+    const char *force_group);
+/* Flushes what is staged (see pipeline_flush), then frees. Accepts NULL. */
+void pipeline_free(struct pipeline *p);
+
+void pipeline_on_commit(struct pipeline *p, pipeline_commit_fn fn,
+    void *arg);
+
+/* A source item (scraped text, JSON Lines). fallback_date: file mtime. */
+enum pipeline_result pipeline_item(struct pipeline *p, const struct item *it,
+    time_t fallback_date, struct buf *why);
+
+/*
+ * An RFC 5322 / Netnews message. msgid (at least 256 bytes, may be NULL)
+ * receives its Message-ID when staged or a duplicate.
+ */
+enum pipeline_result pipeline_message(struct pipeline *p, const char *data,
+    size_t len, time_t fallback_date, enum pipeline_origin origin,
+    struct buf *why, char *msgid);
+
+/* Commit what is staged: 0, or -1 (the batch is rolled back). */
+int pipeline_flush(struct pipeline *p) __attribute__((warn_unused_result));
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+
+#endif

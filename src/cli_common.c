@@ -1,0 +1,61 @@
+/*
+ * cli_common.c - what every subcommand shares: loading the configuration
+ * with a --spool override, and usage messages.
+ */
+#include "common.h"
+#include "cli.h"
+
+int
+cli_config(struct config *c, const char *path, const char *spool)
+{
+	struct buf err = BUF_INIT(4096);
+
+	if (config_load(c, path, &err) == -1) {
+		fprintf(stderr, "newsgate: %s\n", buf_cstr(&err));
+		buf_free(&err);
+		return -1;
+	}
+	buf_free(&err);
+	if (spool != NULL) {
+		free(c->spool_dir);
+		c->spool_dir = xstrdup(spool);
+	}
+	return 0;
+}
+
+int
+cli_usage(const char *synopsis)
+{
+	fprintf(stderr, "usage: newsgate %s\n", synopsis);
+	return 2;
+}
+
+struct spool *
+cli_spool_open(const struct config *c, enum spool_mode mode)
+{
+	struct spool *sp;
+	size_t i;
+
+	if ((sp = spool_open(c->spool_dir, c->hostname, mode)) == NULL) {
+		fprintf(stderr, "newsgate: spool %s: %s\n", c->spool_dir,
+		    errno == ENOENT ? "no spool there (import something "
+				      "first)" : strerror(errno));
+		return NULL;
+	}
+	if (mode != SPOOL_WRITE)
+		return sp;
+	for (i = 0; i < c->ngroups; i++) {
+		const struct group_conf *g = &c->groups[i];
+
+		if (spool_group(sp, g->name) != NULL)
+			continue;
+		if (spool_group_add(sp, g->name, g->description, g->flag,
+		    "newsgate") == -1 && errno != EEXIST) {
+			fprintf(stderr, "newsgate: add group %s: %s\n",
+			    g->name, strerror(errno));
+			spool_close(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
