@@ -48,8 +48,13 @@ FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
 
 all: $(BUILD)/newsgate
 
-$(BUILD)/newsgate: $(BUILD)/main.o $(LIB_OBJS)
+$(BUILD)/newsgate: $(BUILD)/main.o $(BUILD)/libnewsgate.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# Tests link the archive, so each pulls in only the modules it uses.
+$(BUILD)/libnewsgate.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
 
 $(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -57,13 +62,13 @@ $(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(wildcard include/*.h tests/lib/*.h) | $(BUILD)/tests/lib
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/lib -c -o $@ $<
 
-$(BUILD)/tests/check_%: tests/unit/check_%.c $(LIB_OBJS) $(TLIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/check_%: tests/unit/check_%.c $(TLIB_OBJS) $(BUILD)/libnewsgate.a | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/lib -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/tests/check_%: tests/e2e/check_%.c $(LIB_OBJS) $(TLIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/check_%: tests/e2e/check_%.c $(TLIB_OBJS) $(BUILD)/libnewsgate.a | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/lib -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libnewsgate.a | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD) $(BUILD)/tests $(BUILD)/tests/lib:
