@@ -1,0 +1,260 @@
+/*
+ * cli_import.c - `newsgate import`: read files, directories or stdin with
+ * the source readers and feed every article to the pipeline. Reports each
+ * rejected record as FILE:LINE: reason on stderr, the counts on the last
+ * line of stdout, and exits non-zero when anything was rejected.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "cli.h"
+#include "pipeline.h"
+#include "progress.h"
+#include "source.h"
+
+#define IMPORT_USAGE \
+	"import [--spool DIR] [--config FILE] [--group NAME] " \
+	"[--format text|mail|mbox|jsonl] [--verbose] FILE|DIR|- ..."
+
+struct import {
+	struct pipeline *pl;
+	struct progress prog;
+	uint64_t done_bytes; /* bytes of the files finished so far */
+	bool verbose;	     /* print each committed article */
+	bool failed;	     /* the spool failed: stop */
+	uint64_t errors;     /* records reported by the readers */
+};
+
+static void
+on_commit(void *arg, const char *msgid, const char *xref)
+{
+	struct import *im = arg;
+
+	if (im->verbose)
+		printf("committed %s %s\n", msgid, xref);
+}
+
+static int
+handle(struct import *im, const struct source_pos *pos,
+    enum pipeline_result r, struct buf *why)
+{
+	const struct pipeline_stats *st = pipeline_stats(im->pl);
+
+	switch (r) {
+	case PIPE_STAGED:
+		break;
+	case PIPE_DUPLICATE:
+		if (im->verbose)
+			printf("%s:%lu: duplicate: %s\n", pos->file,
+			    pos->line, buf_cstr(why));
+		break;
+	case PIPE_REJECTED:
+	case PIPE_UNROUTED:
+		progress_end(&im->prog);
+		fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line,
+		    buf_cstr(why));
+		break;
+	case PIPE_FAILED:
+		progress_end(&im->prog);
+		fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line,
+		    buf_cstr(why));
+		im->failed = true;
+		return -1;
+	}
+	progress_update(&im->prog, im->done_bytes,
+	    st->staged + st->duplicates + st->rejected + st->unrouted);
+	return 0;
+}
+
+static int
+sink_item(void *arg, const struct source_pos *pos, const struct item *it)
+{
+	struct import *im = arg;
+	struct buf why = BUF_INIT(4096);
+	int rc;
+
+	rc = handle(im, pos, pipeline_item(im->pl, it, it->date, &why), &why);
+	buf_free(&why);
+	return rc;
+}
+
+static int
+sink_message(void *arg, const struct source_pos *pos, const char *data,
+    size_t len, time_t mtime)
+{
+	struct import *im = arg;
+	struct buf why = BUF_INIT(4096);
+	int rc;
+
+	rc = handle(im, pos,
+	    pipeline_message(im->pl, data, len, mtime, PIPE_IMPORT, &why,
+		NULL),
+	    &why);
+	buf_free(&why);
+	return rc;
+}
+
+static void
+sink_error(void *arg, const struct source_pos *pos, const char *reason)
+{
+	struct import *im = arg;
+
+	progress_end(&im->prog);
+	fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line, reason);
+	im->errors++;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Paths of the regular files to read, directories expanded (sorted, no
+ * dot files), in argument order. */
+static void
+collect(const char *path, char ***list, size_t *n, uint64_t *bytes)
+{
+	struct stat st;
+	struct dirent *de;
+	char **names = NULL;
+	size_t nn = 0, i;
+	DIR *d;
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) == -1 ||
+	    !S_ISDIR(st.st_mode)) {
+		if (strcmp(path, "-") != 0 && S_ISREG(st.st_mode))
+			*bytes += (uint64_t)st.st_size;
+		*list = xreallocarray(*list, *n + 1, sizeof(**list));
+		(*list)[(*n)++] = xstrdup(path);
+		return;
+	}
+	if ((d = opendir(path)) == NULL) {
+		*list = xreallocarray(*list, *n + 1, sizeof(**list));
+		(*list)[(*n)++] = xstrdup(path); /* reported when read */
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		names = xreallocarray(names, nn + 1, sizeof(*names));
+		names[nn++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, nn, sizeof(*names), name_cmp);
+	for (i = 0; i < nn; i++) {
+		struct buf p = BUF_INIT(SIZE_MAX);
+
+		buf_printf(&p, "%s%s%s", path,
+		    path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+		collect(buf_cstr(&p), list, n, bytes);
+		buf_free(&p);
+		free(names[i]);
+	}
+	free(names);
+}
+
+int
+cli_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"spool", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
+		{"group", required_argument, NULL, 'g'},
+		{"format", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *spool = NULL, *conf = NULL, *group = NULL;
+	struct source_sink sink = {sink_item, sink_message, sink_error, NULL};
+	const struct pipeline_stats *st;
+	struct import im = {0};
+	struct config c;
+	struct spool *sp;
+	char **files = NULL;
+	uint64_t total = 0;
+	size_t nfiles = 0, i;
+	int ch, fmt = SOURCE_AUTO, rc;
+
+	while ((ch = getopt_long(argc, argv, "s:c:g:f:vh", opts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 's':
+			spool = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'f':
+			if ((fmt = source_format_parse(optarg)) == -1) {
+				fprintf(stderr, "newsgate: unknown format "
+						"'%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			im.verbose = true;
+			break;
+		default:
+			return cli_usage(IMPORT_USAGE);
+		}
+	}
+	if (optind == argc)
+		return cli_usage(IMPORT_USAGE);
+	signal(SIGPIPE, SIG_IGN);
+	if (cli_config(&c, conf, spool) == -1)
+		return 1;
+	if ((sp = cli_spool_open(&c, SPOOL_WRITE)) == NULL) {
+		config_fini(&c);
+		return 1;
+	}
+	if ((im.pl = pipeline_new(&c, sp, group)) == NULL) {
+		spool_close(sp);
+		config_fini(&c);
+		return 1;
+	}
+	pipeline_on_commit(im.pl, on_commit, &im);
+	if (im.verbose)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = optind; i < (size_t)argc; i++)
+		collect(argv[i], &files, &nfiles, &total);
+	progress_start(&im.prog, "import", total);
+	sink.arg = &im;
+	for (i = 0; i < nfiles && !im.failed; i++) {
+		struct stat sb;
+
+		if (source_read_file(files[i], (enum source_format)fmt,
+			&sink) == -1)
+			break;
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &sb) == 0)
+			im.done_bytes += (uint64_t)sb.st_size;
+	}
+	if (!im.failed && pipeline_flush(im.pl) == -1) {
+		fprintf(stderr, "newsgate: commit to %s failed: %s\n",
+		    c.spool_dir, strerror(errno));
+		im.failed = true;
+	}
+	progress_end(&im.prog);
+	st = pipeline_stats(im.pl);
+	printf("imported %" PRIu64 ", duplicates %" PRIu64
+	       ", rejected %" PRIu64 ", unrouted %" PRIu64 "\n",
+	    st->committed, st->duplicates, st->rejected + im.errors,
+	    st->unrouted);
+	rc = (im.failed || st->rejected || st->unrouted || im.errors) ? 1 : 0;
+	pipeline_free(im.pl);
+	spool_close(sp);
+	config_fini(&c);
+	for (i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	return rc;
+}
