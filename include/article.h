@@ -18,9 +18,9 @@
 
 #include "buf.h"
 
-#define ARTICLE_LINE_MAX 998	 /* octets per line, without CRLF */
-#define ARTICLE_HEADERS_MAX 256	 /* header fields per article */
-#define ARTICLE_WRAP_COLS 72	 /* format=flowed wrap width */
+#define ARTICLE_LINE_MAX 998	/* octets per line, without CRLF */
+#define ARTICLE_HEADERS_MAX 256 /* header fields per article */
+#define ARTICLE_WRAP_COLS 72	/* format=flowed wrap width */
 
 struct header {
 	char *name;  /* owned, as written ("Message-ID") */
