@@ -77,6 +77,12 @@ uint64_t article_body_lines(const struct article *a);
  * plain ASCII (B or Q encoding, each word at most 75 octets), else copy.
  */
 void article_encode_words(const char *utf8, struct buf *out);
+/*
+ * A display name for an address header (RFC 5322 §3.4 phrase): atoms as
+ * they are, other ASCII as a quoted-string, non-ASCII as encoded-words
+ * only (RFC 2047 §5 (3): never inside quotes).
+ */
+void article_encode_phrase(const char *utf8, struct buf *out);
 /* RFC 2047: decode encoded-words to UTF-8 (invalid words left as they
  * are). */
 void article_decode_words(const char *text, struct buf *out);

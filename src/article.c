@@ -477,6 +477,8 @@ article_body_lines(const struct article *a)
 
 /* --- RFC 2047 -------------------------------------------------------- */
 
+static bool article_atext(unsigned char c);
+
 static bool
 article_is_ws(char c)
 {
@@ -584,6 +586,22 @@ article_encode_b(const unsigned char *p, size_t len, struct buf *out)
 	}
 }
 
+/* Encoded-words for p: Q when not much longer than B, since Q stays
+ * readable, else B. */
+static void
+article_encode_run(const unsigned char *p, size_t len, struct buf *out)
+{
+	size_t i, special = 0;
+
+	for (i = 0; i < len; i++)
+		if (!article_q_plain(p[i]) && p[i] != ' ')
+			special++;
+	if ((len + special * 2) * 2 <= (len + 2) / 3 * 4 * 3)
+		article_encode_q(p, len, out);
+	else
+		article_encode_b(p, len, out);
+}
+
 /* Does this word need encoding: 8-bit or control bytes, or text that a
  * decoder would take for an encoded-word? */
 static bool
@@ -607,7 +625,6 @@ void
 article_encode_words(const char *utf8, struct buf *out)
 {
 	size_t len = strlen(utf8), i, ws, we, first = len, last = 0;
-	size_t special = 0;
 
 	for (i = 0; i < len;) {
 		while (i < len && article_is_ws(utf8[i]))
@@ -626,18 +643,41 @@ article_encode_words(const char *utf8, struct buf *out)
 		buf_append(out, utf8, len);
 		return;
 	}
-	for (i = first; i < last; i++)
-		if (!article_q_plain((unsigned char)utf8[i]) && utf8[i] != ' ')
-			special++;
 	buf_append(out, utf8, first);
-	/* Q when not much longer than B: it stays readable. */
-	if ((last - first + special * 2) * 2 <= (last - first + 2) / 3 * 4 * 3)
-		article_encode_q(
-		    (const unsigned char *)utf8 + first, last - first, out);
-	else
-		article_encode_b(
-		    (const unsigned char *)utf8 + first, last - first, out);
+	article_encode_run(
+	    (const unsigned char *)utf8 + first, last - first, out);
 	buf_append(out, utf8 + last, len - last);
+}
+
+void
+article_encode_phrase(const char *utf8, struct buf *out)
+{
+	size_t len = strlen(utf8), i;
+	bool plain = len > 0 && utf8[0] != ' ' && utf8[len - 1] != ' ';
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)utf8[i];
+
+		if (c >= 0x7f || c < 0x20) {
+			/* RFC 2047 §5 (3): whole words only, never quoted. */
+			article_encode_run(
+			    (const unsigned char *)utf8, len, out);
+			return;
+		}
+		if (!article_atext(c) && !(c == ' ' && utf8[i + 1] != ' '))
+			plain = false;
+	}
+	if (plain && strstr(utf8, "=?") == NULL) {
+		buf_append(out, utf8, len);
+		return;
+	}
+	buf_putc(out, '"');
+	for (i = 0; i < len; i++) {
+		if (utf8[i] == '"' || utf8[i] == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, utf8[i]);
+	}
+	buf_putc(out, '"');
 }
 
 /*

@@ -390,6 +390,30 @@ START_TEST(test_rfc2047_decode)
 	buf_free(&dec);
 }
 
+START_TEST(test_encode_phrase)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"Pakistan News", "Pakistan News"},
+	    {"Dawn.com", "\"Dawn.com\""},
+	    {"Say \"hi\"", "\"Say \\\"hi\\\"\""},
+	    {"Caf\xc3\xa9 Society", "=?UTF-8?Q?Caf=C3=A9_Society?="},
+	    {"", "\"\""},
+	};
+	struct buf out = BUF_INIT(SIZE_MAX);
+	size_t i;
+
+	for (i = 0; i < NG_NELEM(cases); i++) {
+		buf_reset(&out);
+		article_encode_phrase(cases[i].in, &out);
+		ck_assert_str_eq(buf_cstr(&out), cases[i].out);
+		buf_puts(&out, " <a@b.c>");
+		ck_assert(i == 4 || article_from_valid(buf_cstr(&out)));
+	}
+	buf_free(&out);
+}
+
 START_TEST(test_dates)
 {
 	char d[40];
@@ -503,6 +527,7 @@ article_suite(void)
 	tcase_add_test(tc, test_render_fold_lines_within_78);
 	tcase_add_test(tc, test_rfc2047_roundtrip);
 	tcase_add_test(tc, test_rfc2047_decode);
+	tcase_add_test(tc, test_encode_phrase);
 	tcase_add_test(tc, test_dates);
 	tcase_add_test(tc, test_msgid_valid);
 	tcase_add_test(tc, test_from_valid);
