@@ -213,7 +213,9 @@ article_line(const char *data, size_t len, size_t off, size_t *llen)
 	size_t end = nl ? (size_t)(nl - data) : len;
 	size_t l = end - off;
 
-	if (l > 0 && data[end - 1] == '\r' && nl)
+	/* CRLF, and stray CRs before it: a CR at the end of a line
+	 * would not survive storage with LF endings. */
+	while (nl && l > 0 && data[off + l - 1] == '\r')
 		l--;
 	*llen = l;
 	return nl ? end + 1 : len;
