@@ -1,0 +1,764 @@
+/*
+ * spool_write.c - the one write path for articles: batches (group commit),
+ * the writer lock, the journal and crash recovery.
+ *
+ * A batch:
+ *   1. spool_lock(): flock .newsgate/lock, re-read active, roll back or
+ *      finish a crashed batch (spool_recover), read the history and
+ *      fingerprint tails another writer added.
+ *   2. the journal .newsgate/txn records, for every group, its high and
+ *      the sizes of its .overview and index, plus the sizes of
+ *      data/history and .newsgate/fingerprints; fdatasync. Nothing of the
+ *      batch is written before this.
+ *   3. spool_add(): each article file is created under its final name in
+ *      its first group (O_EXCL) and hard-linked into the others. It is not
+ *      visible: readers ignore numbers above active's high. Overview,
+ *      index, history and fingerprint lines are queued in memory.
+ *   4. spool_flush(): one positioned write per file appends the queues at
+ *      the sizes recorded in the journal; one syncfs() makes the batch
+ *      durable; data/active.tmp is written, fsynced and renamed over
+ *      data/active (the commit point), data/ is fsynced; the journal is
+ *      emptied; the lock released.
+ *
+ * Recovery (under the lock): if any group's high in active differs from
+ * the journal's, the rename happened and the batch is committed: only the
+ * journal is emptied. Otherwise every file above each recorded high is
+ * unlinked and every appended file truncated to its recorded size.
+ * Recovery is idempotent, so a crash during recovery is harmless.
+ *
+ * Never does: write an article under a number at or below a group's
+ * committed high, or touch a file outside the spool directory.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <endian.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "spool_int.h"
+
+#define RECOVER_MISSES 8 /* absent numbers before recovery stops looking */
+
+static int
+spool_pwrite_all(int fd, const void *p, size_t len, uint64_t off)
+{
+	const char *c = p;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, c, len, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Truncate rel to size when it is longer. */
+static int
+spool_truncate_to(struct spool *sp, const char *rel, uint64_t size)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if ((fd = openat(sp->dfd, rel, O_WRONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == -1)
+		rc = -1;
+	else if ((uint64_t)st.st_size > size && ftruncate(fd, (off_t)size) ==
+	    -1)
+		rc = -1;
+	close(fd);
+	if (rc == -1)
+		log_warn("spool: truncate %s/%s", sp->dir, rel);
+	return rc;
+}
+
+/* Unlink the article files of a group above high (a batch not
+ * committed). Numbers are assigned in order, so stop after a few misses. */
+static int
+spool_unlink_above(struct spool *sp, const char *group, uint64_t high)
+{
+	char path[SPOOL_PATH_MAX], name[24];
+	unsigned misses = 0;
+	uint64_t num;
+
+	for (num = high + 1; misses < RECOVER_MISSES; num++) {
+		if (!str_printf(name, sizeof(name), "%" PRIu64, num) ||
+		    spool_path_group(path, sizeof(path), group, name) == -1)
+			return -1;
+		if (unlinkat(sp->dfd, path, 0) == 0)
+			misses = 0;
+		else if (errno == ENOENT)
+			misses++;
+		else {
+			log_warn("spool: unlink %s/%s", sp->dir, path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+spool_txn_clear(struct spool *sp)
+{
+	if (ftruncate(sp->txnfd, 0) == -1 || fdatasync(sp->txnfd) == -1) {
+		log_warn("spool: clear %s/%s", sp->dir, SPOOL_TXN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Undo one group of a batch that did not commit. */
+static int
+spool_rollback_group(struct spool *sp, const char *name, uint64_t high,
+    uint64_t ov_size, uint64_t idx_size)
+{
+	char path[SPOOL_PATH_MAX];
+
+	if (spool_unlink_above(sp, name, high) == -1)
+		return -1;
+	if (spool_path_group(path, sizeof(path), name, SPOOL_OVERVIEW) == -1 ||
+	    spool_truncate_to(sp, path, ov_size) == -1)
+		return -1;
+	if (spool_path_index(path, sizeof(path), name) == -1 ||
+	    spool_truncate_to(sp, path, idx_size) == -1)
+		return -1;
+	return 0;
+}
+
+/* One group line of the journal. */
+struct txn_group {
+	char name[SPOOL_GROUP_MAX + 1];
+	uint64_t high, ov_size, idx_size;
+};
+
+/* Parse the journal text; -1 when it is torn (no end line) or bad. */
+static int
+spool_txn_parse(char *text, uint64_t *hsize, uint64_t *fsize,
+    struct txn_group **out, size_t *nout)
+{
+	struct txn_group *gs = NULL;
+	char *line, *next, *f[4];
+	size_t n = 0;
+	int k;
+
+	*out = NULL;
+	*nout = 0;
+	if (strncmp(text, SPOOL_TXN_MAGIC " ", strlen(SPOOL_TXN_MAGIC) + 1))
+		return -1;
+	for (line = text; line && *line; line = next) {
+		if ((next = strchr(line, '\n')) == NULL)
+			break;
+		*next++ = '\0';
+		if (line == text) {
+			line += strlen(SPOOL_TXN_MAGIC) + 1;
+			if ((f[1] = strchr(line, ' ')) == NULL)
+				break;
+			*f[1]++ = '\0';
+			if (parse_u64(line, strlen(line), hsize) == -1 ||
+			    parse_u64(f[1], strlen(f[1]), fsize) == -1)
+				break;
+			continue;
+		}
+		if (strcmp(line, "end") == 0) {
+			*out = gs;
+			*nout = n;
+			return 0;
+		}
+		f[0] = line;
+		for (k = 1; k < 4; k++) {
+			if ((f[k] = strchr(f[k - 1], ' ')) == NULL)
+				break;
+			*f[k]++ = '\0';
+		}
+		gs = xreallocarray(gs, n + 1, sizeof(*gs));
+		if (k < 4 || !str_copy(gs[n].name, sizeof(gs[n].name), f[0]) ||
+		    parse_u64(f[1], strlen(f[1]), &gs[n].high) == -1 ||
+		    parse_u64(f[2], strlen(f[2]), &gs[n].ov_size) == -1 ||
+		    parse_u64(f[3], strlen(f[3]), &gs[n].idx_size) == -1 ||
+		    !spool_group_name_valid(gs[n].name))
+			break;
+		n++;
+	}
+	free(gs);
+	return -1;
+}
+
+/*
+ * Apply the journal, if any, against data/active as loaded in sp->groups.
+ * Returns 0 when there was nothing, 1 when the batch had committed (the
+ * journal is dropped), 2 when it was rolled back, -1 on error (the journal
+ * stays, to be applied by the next writer).
+ */
+int
+spool_recover(struct spool *sp)
+{
+	struct buf j = BUF_INIT(SIZE_MAX);
+	struct txn_group *gs = NULL;
+	uint64_t hsize = 0, fsize = 0;
+	bool committed = false;
+	size_t n = 0, k;
+	ssize_t gi;
+	int rc = -1;
+
+	if (lseek(sp->txnfd, 0, SEEK_SET) == -1)
+		goto out;
+	for (;;) {
+		char *w = buf_reserve(&j, 4096);
+		ssize_t got = w ? read(sp->txnfd, w, 4096) : -1;
+
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			goto out;
+		if (got == 0)
+			break;
+		j.len += (size_t)got;
+		j.data[j.len] = '\0';
+	}
+	if (j.len == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* A journal without its end line was torn while being written:
+	 * nothing of its batch was written yet. */
+	if (spool_txn_parse(j.data, &hsize, &fsize, &gs, &n) == -1) {
+		rc = spool_txn_clear(sp) == -1 ? -1 : 0;
+		goto out;
+	}
+	for (k = 0; k < n; k++)
+		if ((gi = spool_group_index(sp, gs[k].name)) != -1 &&
+		    sp->groups[gi].high != gs[k].high)
+			committed = true;
+	if (!committed) {
+		for (k = 0; k < n; k++)
+			if (spool_group_index(sp, gs[k].name) != -1 &&
+			    spool_rollback_group(sp, gs[k].name, gs[k].high,
+				gs[k].ov_size, gs[k].idx_size) == -1)
+				goto out;
+		if (spool_truncate_to(sp, SPOOL_HISTORY, hsize) == -1 ||
+		    spool_truncate_to(sp, SPOOL_FPS, fsize) == -1)
+			goto out;
+		if (syncfs(sp->dfd) == -1) {
+			log_warn("spool: syncfs %s", sp->dir);
+			goto out;
+		}
+		log_warnx("spool: %s: rolled back a batch that did not commit",
+		    sp->dir);
+	}
+	rc = committed ? 1 : 2;
+	if (spool_txn_clear(sp) == -1)
+		rc = -1;
+out:
+	if (rc == -1)
+		log_warn("spool: recover %s", sp->dir);
+	free(gs);
+	buf_free(&j);
+	return rc;
+}
+
+int
+spool_lock(struct spool *sp)
+{
+	if (sp->locked)
+		return 0;
+	if (sp->mode != SPOOL_WRITE || sp->lockfd == -1) {
+		errno = EROFS;
+		return -1;
+	}
+	while (flock(sp->lockfd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			log_warn("spool: lock %s", sp->dir);
+			return -1;
+		}
+	sp->locked = true;
+	if (spool_load_active(sp) == -1 || spool_recover(sp) == -1 ||
+	    spool_hist_load(sp, true) == -1 || spool_fps_load(sp) == -1) {
+		spool_unlock(sp);
+		return -1;
+	}
+	return 0;
+}
+
+void
+spool_unlock(struct spool *sp)
+{
+	if (!sp->locked)
+		return;
+	flock(sp->lockfd, LOCK_UN);
+	sp->locked = false;
+}
+
+/* Write the journal of a new batch (locked). */
+static int
+spool_begin(struct spool *sp)
+{
+	struct buf j = BUF_INIT(SIZE_MAX);
+	char path[SPOOL_PATH_MAX];
+	size_t i;
+	int rc = -1;
+
+	if (spool_lock(sp) == -1)
+		return -1;
+	sp->hist_size0 = spool_file_size(sp, SPOOL_HISTORY);
+	sp->fps_size0 = spool_file_size(sp, SPOOL_FPS) & ~(uint64_t)7;
+	buf_printf(&j, "%s %" PRIu64 " %" PRIu64 "\n", SPOOL_TXN_MAGIC,
+	    sp->hist_size0, sp->fps_size0);
+	for (i = 0; i < sp->ngroups; i++) {
+		struct grp *g = &sp->gp[i];
+
+		if (spool_path_group(path, sizeof(path), sp->groups[i].name,
+			SPOOL_OVERVIEW) == -1)
+			goto out;
+		g->ov_size0 = spool_file_size(sp, path);
+		if (spool_path_index(path, sizeof(path), sp->groups[i].name) ==
+		    -1)
+			goto out;
+		g->idx_size0 = spool_file_size(sp, path);
+		g->next = sp->groups[i].high;
+		g->touched = false;
+		buf_printf(&j, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+		    sp->groups[i].name, sp->groups[i].high, g->ov_size0,
+		    g->idx_size0);
+	}
+	buf_puts(&j, "end\n");
+	if (j.err || ftruncate(sp->txnfd, 0) == -1 ||
+	    spool_pwrite_all(sp->txnfd, j.data, j.len, 0) == -1 ||
+	    fdatasync(sp->txnfd) == -1) {
+		log_warn("spool: write %s/%s", sp->dir, SPOOL_TXN);
+		goto out;
+	}
+	sp->in_batch = true;
+	sp->pending = 0;
+	buf_reset(&sp->hist_stage);
+	rc = 0;
+out:
+	buf_free(&j);
+	if (rc == -1) {
+		(void)spool_txn_clear(sp);
+		spool_unlock(sp);
+	}
+	return rc;
+}
+
+/* Close group dirs, empty the queues, release the lock. */
+static void
+spool_end(struct spool *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->ngroups; i++) {
+		struct grp *g = &sp->gp[i];
+
+		if (g->dfd != -1)
+			close(g->dfd);
+		g->dfd = -1;
+		g->touched = false;
+		g->nrecs = 0;
+		g->next = sp->groups[i].high;
+		buf_free(&g->ov);
+		buf_init(&g->ov, SIZE_MAX);
+	}
+	buf_reset(&sp->hist_stage);
+	sp->pending = 0;
+	sp->in_batch = false;
+	spool_unlock(sp);
+}
+
+/*
+ * After a failed flush or an abort: apply the journal from disk (which
+ * knows whether the rename of active happened) and make memory agree.
+ */
+static void
+spool_undo(struct spool *sp)
+{
+	int e = errno, rc;
+
+	sp->in_batch = false;
+	if (spool_load_active(sp) == -1 || (rc = spool_recover(sp)) == -1) {
+		log_warnx("spool: %s: batch left for the next writer to roll "
+			  "back",
+		    sp->dir);
+		rc = 2;
+	}
+	(void)rc;
+	/* Re-read history and fingerprints as they now are on disk. */
+	spool_hist_clear(&sp->hist);
+	spool_fps_clear(&sp->fps);
+	if (spool_hist_load(sp, true) == -1 || spool_fps_load(sp) == -1)
+		log_warnx("spool: %s: history reload failed", sp->dir);
+	spool_end(sp);
+	errno = e;
+}
+
+static int
+spool_group_dfd(struct spool *sp, size_t gi)
+{
+	char path[SPOOL_PATH_MAX];
+	struct grp *g = &sp->gp[gi];
+
+	if (g->dfd != -1)
+		return g->dfd;
+	if (spool_path_group(path, sizeof(path), sp->groups[gi].name, NULL) ==
+	    -1)
+		return -1;
+	g->dfd = openat(sp->dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (g->dfd == -1 && errno == ENOENT && spool_mkdirs(sp, path) == 0)
+		g->dfd = openat(sp->dfd, path,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (g->dfd == -1)
+		log_warn("spool: open %s/%s", sp->dir, path);
+	return g->dfd;
+}
+
+/*
+ * Create the article file in its first group and link it into the others.
+ * A file already there under a number above the committed high is a
+ * leftover of a batch that never committed: replace it.
+ */
+static int
+spool_put_files(struct spool *sp, const size_t *gi, const uint64_t *nums,
+    size_t n, const struct buf *art)
+{
+	char name[24], name0[24];
+	size_t k;
+	int fd = -1, dfd0, dfd, tries;
+
+	if ((dfd0 = spool_group_dfd(sp, gi[0])) == -1)
+		return -1;
+	(void)str_printf(name0, sizeof(name0), "%" PRIu64, nums[0]);
+	for (tries = 0; tries < 2; tries++) {
+		fd = openat(dfd0, name0,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd != -1 || errno != EEXIST)
+			break;
+		(void)unlinkat(dfd0, name0, 0);
+	}
+	if (fd == -1)
+		goto fail0;
+	if (write_all(fd, art->data, art->len) == -1) {
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1)
+		goto fail;
+	for (k = 1; k < n; k++) {
+		if ((dfd = spool_group_dfd(sp, gi[k])) == -1)
+			goto fail_links;
+		(void)str_printf(name, sizeof(name), "%" PRIu64, nums[k]);
+		for (tries = 0; tries < 2; tries++) {
+			if (linkat(dfd0, name0, dfd, name, 0) == 0)
+				break;
+			if (errno != EEXIST)
+				goto fail_links;
+			(void)unlinkat(dfd, name, 0);
+		}
+		if (tries == 2)
+			goto fail_links;
+	}
+	return 0;
+fail_links:
+	log_warn("spool: link %s:%" PRIu64, sp->groups[gi[k]].name, nums[k]);
+	while (k-- > 1) {
+		(void)str_printf(name, sizeof(name), "%" PRIu64, nums[k]);
+		(void)unlinkat(sp->gp[gi[k]].dfd, name, 0);
+	}
+	(void)unlinkat(dfd0, name0, 0);
+	return -1;
+fail:
+	(void)unlinkat(dfd0, name0, 0);
+fail0:
+	log_warn("spool: write %s:%" PRIu64, sp->groups[gi[0]].name, nums[0]);
+	return -1;
+}
+
+/* Resolve and check the group list of spool_add. */
+static int
+spool_add_groups(struct spool *sp, const char *const *groups, size_t n,
+    size_t *gi)
+{
+	size_t k, m;
+	ssize_t i;
+
+	if (n == 0 || n > SPOOL_XPOST_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
+		if (groups[k] == NULL || !spool_group_name_valid(groups[k])) {
+			errno = EINVAL;
+			return -1;
+		}
+		if ((i = spool_group_index(sp, groups[k])) == -1) {
+			errno = ENOENT;
+			return -1;
+		}
+		gi[k] = (size_t)i;
+		for (m = 0; m < k; m++)
+			if (gi[m] == gi[k]) {
+				errno = EINVAL;
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* Queue the overview line (one per group), index record and history. */
+static void
+spool_queue(struct spool *sp, const struct article *a, const size_t *gi,
+    const uint64_t *nums, size_t n, const char *xref, const char *loc,
+    uint64_t fp)
+{
+	const char *msgid = article_get(a, "Message-ID");
+	const char *rest;
+	int64_t now = (int64_t)time(NULL);
+	size_t k;
+
+	buf_reset(&sp->line);
+	spool_format_over(&sp->line, 0, a, sp->render.len, xref);
+	rest = strchr(buf_cstr(&sp->line), '\t');
+	for (k = 0; k < n; k++) {
+		struct grp *g = &sp->gp[gi[k]];
+
+		if (g->nrecs == g->caprecs) {
+			g->caprecs = g->caprecs ? g->caprecs * 2 : 64;
+			g->recs = xreallocarray(g->recs, g->caprecs,
+			    sizeof(*g->recs));
+		}
+		g->recs[g->nrecs].num = nums[k];
+		g->recs[g->nrecs++].off = g->ov.len;
+		buf_printf(&g->ov, "%" PRIu64 "%s", nums[k], rest);
+		g->next = nums[k];
+	}
+	if (now < sp->hist.last_arrival)
+		now = sp->hist.last_arrival;
+	buf_printf(&sp->hist_stage, "%s\t%lld\t%s\n", msgid, (long long)now,
+	    loc);
+	spool_hist_add(&sp->hist, msgid, strlen(msgid), loc, strlen(loc), now);
+	spool_fps_add(&sp->fps, fp);
+}
+
+/* First article of a group in this batch: make sure its index is whole. */
+static int
+spool_touch(struct spool *sp, size_t gi)
+{
+	struct grp *g = &sp->gp[gi];
+
+	if (g->touched)
+		return 0;
+	if (spool_index_verify(sp, sp->groups[gi].name, g->ov_size0,
+		&g->idx_size0) == -1)
+		return -1;
+	g->touched = true;
+	return 0;
+}
+
+int
+spool_add(struct spool *sp, struct article *a, const char *const *groups,
+    size_t ngroups, uint64_t fingerprint, uint64_t *nums)
+{
+	struct buf xref = BUF_INIT(SIZE_MAX), loc = BUF_INIT(SIZE_MAX);
+	size_t gi[SPOOL_XPOST_MAX], k;
+	const char *msgid;
+	char lines[24];
+	int rc = -1;
+
+	if (sp->mode != SPOOL_WRITE) {
+		errno = EROFS;
+		return -1;
+	}
+	msgid = article_get(a, "Message-ID");
+	if (msgid == NULL || !article_msgid_valid(msgid)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!sp->in_batch && spool_begin(sp) == -1)
+		return -1;
+	if (spool_add_groups(sp, groups, ngroups, gi) == -1)
+		return -1;
+	if (spool_has_msgid(sp, msgid)) {
+		errno = EEXIST;
+		return -1;
+	}
+	buf_puts(&xref, sp->host);
+	for (k = 0; k < ngroups; k++) {
+		nums[k] = sp->gp[gi[k]].next + 1;
+		buf_printf(&xref, " %s:%" PRIu64, sp->groups[gi[k]].name,
+		    nums[k]);
+		buf_printf(&loc, "%s%s:%" PRIu64, k ? " " : "",
+		    sp->groups[gi[k]].name, nums[k]);
+		if (spool_touch(sp, gi[k]) == -1)
+			goto out;
+	}
+	if (article_get(a, "Newsgroups") == NULL) {
+		struct buf ng = BUF_INIT(SIZE_MAX);
+
+		for (k = 0; k < ngroups; k++)
+			buf_printf(&ng, "%s%s", k ? "," : "", groups[k]);
+		article_set(a, "Newsgroups", buf_cstr(&ng));
+		buf_free(&ng);
+	}
+	if (article_get(a, "Lines") == NULL) {
+		(void)str_printf(lines, sizeof(lines), "%" PRIu64,
+		    article_body_lines(a));
+		article_set(a, "Lines", lines);
+	}
+	article_set(a, "Xref", buf_cstr(&xref));
+	buf_reset(&sp->render);
+	article_render(a, &sp->render);
+	if (sp->render.err) {
+		errno = sp->render.err;
+		goto out;
+	}
+	if (spool_put_files(sp, gi, nums, ngroups, &sp->render) == -1)
+		goto out;
+	spool_queue(sp, a, gi, nums, ngroups, buf_cstr(&xref), buf_cstr(&loc),
+	    fingerprint);
+	sp->pending++;
+	rc = 0;
+	if (sp->pending >= SPOOL_BATCH_MAX)
+		rc = spool_flush(sp);
+out:
+	buf_free(&xref);
+	buf_free(&loc);
+	return rc;
+}
+
+size_t
+spool_pending(const struct spool *sp)
+{
+	return sp->pending;
+}
+
+/* Append the queued lines of one group: overview, then index. */
+static int
+spool_flush_group(struct spool *sp, size_t gi)
+{
+	struct grp *g = &sp->gp[gi];
+	char path[SPOOL_PATH_MAX];
+	uint64_t *recs;
+	size_t k;
+	int fd, rc;
+
+	if (spool_path_group(path, sizeof(path), sp->groups[gi].name,
+		SPOOL_OVERVIEW) == -1)
+		return -1;
+	if ((fd = openat(sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC,
+		 0644)) == -1)
+		goto fail;
+	rc = spool_pwrite_all(fd, g->ov.data, g->ov.len, g->ov_size0);
+	if (close(fd) == -1 || rc == -1)
+		goto fail;
+	if (spool_path_index(path, sizeof(path), sp->groups[gi].name) == -1)
+		return -1;
+	recs = xcalloc(g->nrecs, 2 * sizeof(uint64_t));
+	for (k = 0; k < g->nrecs; k++) {
+		recs[2 * k] = htole64(g->recs[k].num);
+		recs[2 * k + 1] = htole64(g->ov_size0 + g->recs[k].off);
+	}
+	if ((fd = openat(sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC,
+		 0644)) == -1) {
+		free(recs);
+		goto fail;
+	}
+	rc = spool_pwrite_all(fd, recs, g->nrecs * SPOOL_IDXREC, g->idx_size0);
+	free(recs);
+	if (close(fd) == -1 || rc == -1)
+		goto fail;
+	return 0;
+fail:
+	log_warn("spool: append %s/%s", sp->dir, path);
+	return -1;
+}
+
+/* Append the queued history lines and fingerprints. */
+static int
+spool_flush_history(struct spool *sp)
+{
+	const struct fpset *f = &sp->fps;
+	uint64_t *vals;
+	size_t k, n = f->n - f->ncommitted;
+	int fd, rc;
+
+	if ((fd = openat(sp->dfd, SPOOL_HISTORY,
+		 O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		goto fail;
+	rc = spool_pwrite_all(fd, sp->hist_stage.data, sp->hist_stage.len,
+	    sp->hist_size0);
+	if (close(fd) == -1 || rc == -1)
+		goto fail;
+	if (n == 0)
+		return 0;
+	if ((fd = openat(sp->dfd, SPOOL_FPS, O_WRONLY | O_CREAT | O_CLOEXEC,
+		 0644)) == -1)
+		goto fail;
+	vals = xcalloc(n, sizeof(*vals));
+	for (k = 0; k < n; k++)
+		vals[k] = htole64(f->vals[f->ncommitted + k]);
+	rc = spool_pwrite_all(fd, vals, n * sizeof(*vals), sp->fps_size0);
+	free(vals);
+	if (close(fd) == -1 || rc == -1)
+		goto fail;
+	return 0;
+fail:
+	log_warn("spool: append %s history", sp->dir);
+	return -1;
+}
+
+int
+spool_flush(struct spool *sp)
+{
+	size_t i;
+
+	if (!sp->in_batch)
+		return 0;
+	if (sp->pending == 0) {
+		if (spool_txn_clear(sp) == -1) {
+			spool_undo(sp);
+			return -1;
+		}
+		spool_end(sp);
+		return 0;
+	}
+	for (i = 0; i < sp->ngroups; i++)
+		if (sp->gp[i].touched && spool_flush_group(sp, i) == -1)
+			goto fail;
+	if (spool_flush_history(sp) == -1)
+		goto fail;
+	/* One sync for every file of the batch: group commit. */
+	if (syncfs(sp->dfd) == -1) {
+		log_warn("spool: syncfs %s", sp->dir);
+		goto fail;
+	}
+	if (spool_write_active(sp, true) == -1)
+		goto fail;
+	/* Committed. */
+	for (i = 0; i < sp->ngroups; i++)
+		sp->groups[i].high = sp->gp[i].next;
+	sp->hist.ncommitted = sp->hist.n;
+	sp->hist.file_off = sp->hist_size0 + sp->hist_stage.len;
+	sp->fps.file_off = sp->fps_size0 +
+	    (sp->fps.n - sp->fps.ncommitted) * sizeof(uint64_t);
+	sp->fps.ncommitted = sp->fps.n;
+	(void)spool_txn_clear(sp); /* a leftover journal is seen as committed */
+	spool_end(sp);
+	return 0;
+fail:
+	spool_undo(sp);
+	return -1;
+}
+
+void
+spool_abort(struct spool *sp)
+{
+	if (sp->in_batch)
+		spool_undo(sp);
+}
