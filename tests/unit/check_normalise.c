@@ -309,7 +309,7 @@ START_TEST(test_item_speed)
 {
 	struct item it = sample_item();
 	struct buf why = BUF_INIT(256), r = BUF_INIT(SIZE_MAX);
-	uint64_t t0 = now_ms();
+	clock_t t0 = clock();
 	int i;
 
 	it.text = "A paragraph of some length that needs to be wrapped, as "
@@ -322,8 +322,9 @@ START_TEST(test_item_speed)
 		article_render(a, &r);
 		article_free(a);
 	}
-	/* 20,000 items must take well under a second. */
-	ck_assert_uint_lt(now_ms() - t0, 1000);
+	/* About 0.1 s of CPU at -O2; the bound only catches quadratic work
+	 * (sanitizers and loaded machines are slower). */
+	ck_assert_int_lt((clock() - t0) / (CLOCKS_PER_SEC / 1000), 5000);
 	buf_free(&why);
 	buf_free(&r);
 }
