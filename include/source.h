@@ -39,7 +39,10 @@ struct item {
 	const char *section; /* site section ("Pakistan News") */
 	const char *source;  /* publisher / feed name */
 	const char *url;
-	time_t date;	     /* publication time; -1 when unknown */
+	time_t date; /* publication time; the readers fill in the
+			file's mtime (the fallback date) when the
+			record has none, so it is -1 only when even
+			that is unknown */
 };
 
 /* Where an event came from, for reports: "file:line". */
@@ -51,12 +54,12 @@ struct source_pos {
 struct source_sink {
 	/* Each returns 0 to go on, -1 to stop the whole import (a commit
 	 * failure, not a bad record). */
-	int (*item)(void *arg, const struct source_pos *pos,
-	    const struct item *it);
+	int (*item)(
+	    void *arg, const struct source_pos *pos, const struct item *it);
 	int (*message)(void *arg, const struct source_pos *pos,
 	    const char *data, size_t len, time_t file_mtime);
-	void (*error)(void *arg, const struct source_pos *pos,
-	    const char *reason);
+	void (*error)(
+	    void *arg, const struct source_pos *pos, const char *reason);
 	void *arg;
 };
 
@@ -73,18 +76,53 @@ enum source_format source_detect(const char *head, size_t len);
  * may still have been rejected through sink->error), -1 when the sink
  * asked to stop. An unreadable file is reported through sink->error.
  */
-int source_read_file(const char *path, enum source_format fmt,
-    const struct source_sink *sink);
+int source_read_file(
+    const char *path, enum source_format fmt, const struct source_sink *sink);
 
 /* The per-format readers, on an open stream. name is used in reports and
  * as the item id of a scraped file; mtime is the fallback date. */
-int source_text_read(FILE *fp, const char *name, time_t mtime,
-    const struct source_sink *sink);
-int source_mail_read(FILE *fp, const char *name, time_t mtime,
-    const struct source_sink *sink);
-int source_mbox_read(FILE *fp, const char *name, time_t mtime,
-    const struct source_sink *sink);
-int source_jsonl_read(FILE *fp, const char *name, time_t mtime,
-    const struct source_sink *sink);
+int source_text_read(
+    FILE *fp, const char *name, time_t mtime, const struct source_sink *sink);
+int source_mail_read(
+    FILE *fp, const char *name, time_t mtime, const struct source_sink *sink);
+int source_mbox_read(
+    FILE *fp, const char *name, time_t mtime, const struct source_sink *sink);
+int source_jsonl_read(
+    FILE *fp, const char *name, time_t mtime, const struct source_sink *sink);
+
+/* --- shared by the readers (source_*.c) only ----------------------- */
+
+/*
+ * Bounded line reading: a line longer than max is not kept (too_long is
+ * set and the rest of it skipped), so a file without newlines cannot
+ * grow memory past max.
+ */
+struct source_lines {
+	FILE *fp;
+	char *line;	      /* owned; the current line without its LF (a
+				 CR before it kept), NUL-terminated */
+	size_t len;	      /* octets in line */
+	size_t cap;	      /* allocated */
+	size_t max;	      /* longest line kept, octets */
+	unsigned long lineno; /* 1-based number of the current line */
+	bool too_long;	      /* the line passed max; line is empty */
+	bool no_lf;	      /* the line ended at end of file, no LF */
+	bool has_nul;	      /* the line holds a NUL byte */
+};
+
+void source_lines_init(struct source_lines *ls, FILE *fp, size_t max);
+/* 1: a line is in ls->line; 0: end of file; -1: read error (errno). */
+int source_lines_next(struct source_lines *ls);
+void source_lines_fini(struct source_lines *ls);
+
+/* Report through the sink: "file:line: reason". */
+void source_report(const struct source_sink *sink, const char *file,
+    unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Where the first invalid UTF-8 sequence or NUL of s is: its line
+ * (1-based, counting from first_line), or 0 when s is valid. */
+unsigned long source_utf8_bad_line(
+    const char *s, size_t len, unsigned long first_line);
 
 #endif
