@@ -294,17 +294,17 @@ fail:
 
 /* Copy the body, CRLF to LF, checking line lengths. */
 static int
-article_parse_body(
-    const char *data, size_t len, struct article *a, struct buf *why)
+article_parse_body(const char *data, size_t len, size_t first_line,
+    struct article *a, struct buf *why)
 {
 	char *body = xmalloc(len + 2), *w = body;
-	size_t off = 0, next, llen;
+	size_t off = 0, next, llen, lineno = first_line;
 
 	while (off < len) {
 		next = article_line(data, len, off, &llen);
 		if (llen > ARTICLE_LINE_MAX) {
-			buf_printf(
-			    why, "Body line over %d octets", ARTICLE_LINE_MAX);
+			buf_printf(why, "Body line over %d octets (line %zu)",
+			    ARTICLE_LINE_MAX, lineno);
 			free(body);
 			return -1;
 		}
@@ -312,10 +312,25 @@ article_parse_body(
 		w += llen;
 		*w++ = '\n';
 		off = next;
+		lineno++;
 	}
 	*w = '\0';
 	article_set_body(a, body, (size_t)(w - body));
 	return 0;
+}
+
+/* Lines in the first len octets (the header block, with its empty line). */
+static size_t
+article_count_lines(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	size_t n = 0;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
 }
 
 int
@@ -332,7 +347,8 @@ article_parse(
 	}
 	a = article_new();
 	if (article_parse_headers(data, len, a, &bodyoff, why) == -1 ||
-	    article_parse_body(data + bodyoff, len - bodyoff, a, why) == -1) {
+	    article_parse_body(data + bodyoff, len - bodyoff,
+		article_count_lines(data, bodyoff) + 1, a, why) == -1) {
 		article_free(a);
 		return -1;
 	}
