@@ -4,8 +4,8 @@
  * paragraphs separated by empty lines, then the site's navigation
  * ("Similar News", "Recent News", "Back to top"), which is dropped.
  *
- * One file is one item: its id is the file's base name, its date the
- * file's mtime. It keeps nothing after the callback returns.
+ * One file is one item: its id is the file's base name (none for stdin),
+ * its date the file's mtime. It keeps nothing after the callback returns.
  *
  * SECURITY: the file is attacker-controlled: it is read whole up to
  * SOURCE_RECORD_MAX octets, NUL bytes and invalid UTF-8 are refused.
@@ -158,7 +158,8 @@ text_emit(const char *data, size_t len, const char *name, time_t mtime,
 		buf_append(&text, l[i].p, l[i].len);
 	}
 	memset(&it, 0, sizeof(it));
-	it.id = text_basename(name);
+	/* stdin has no name: the Message-ID then comes from the text. */
+	it.id = strcmp(name, "-") == 0 ? NULL : text_basename(name);
 	it.title = buf_cstr(&title);
 	it.text = buf_cstr(&text);
 	it.section = section.len ? buf_cstr(&section) : NULL;
