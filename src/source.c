@@ -61,7 +61,7 @@ source_known_field(const char *p, size_t len)
 	static const char *const fields[] = {"From", "Subject", "Message-ID",
 	    "Newsgroups", "Date", "Path", "Received", "Return-Path", "To",
 	    "MIME-Version", "Xref", "References", "Delivered-To", "Sender",
-	    "Content-Type", "Reply-To", "Relay-Version", "Article"};
+	    "Content-Type", "Reply-To", "Relay-Version"};
 	size_t i;
 
 	for (i = 0; i < NG_NELEM(fields); i++)
