@@ -15,6 +15,7 @@ int cli_check(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_threads(int argc, char **argv);
 int cli_rethread(int argc, char **argv);
+int cli_passwd(int, char **);
 
 /*
  * Load the configuration named by --config (NULL: defaults), then apply a
