@@ -20,7 +20,7 @@
 #include "source.h"
 #include "spool.h"
 
-#define PIPELINE_BATCH 1000	 /* articles per group commit */
+#define PIPELINE_BATCH 4000	 /* articles per group commit */
 #define PIPELINE_BATCH_MS 1000	 /* oldest staged article waits at most */
 
 enum pipeline_origin {

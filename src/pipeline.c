@@ -304,8 +304,13 @@ pipeline_item(struct pipeline *p, const struct item *it, time_t fallback,
 		return PIPE_REJECTED;
 	}
 	set_newsgroups(a, groups, n);
-	return pipeline_stage(p, a, groups, n, true, it->title,
-	    it->text ? it->text : "", why, NULL);
+	/*
+	 * Content dedupe needs text: a bare headline is no evidence of the
+	 * same article (outlets run one wire headline over their own text,
+	 * and the headline corpus holds thousands of such pairs).
+	 */
+	return pipeline_stage(p, a, groups, n, it->text && *it->text,
+	    it->title, it->text ? it->text : "", why, NULL);
 }
 
 /* Reject with a reason: frees a. */
