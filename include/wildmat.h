@@ -34,8 +34,8 @@ bool wildmat_match_flags(const char *wildmat, const char *text, int flags);
  * One pattern of len octets (no list, no "!"), against text of tlen
  * octets. Neither needs to be NUL-terminated.
  */
-bool wildmat_match_pattern(const char *pat, size_t len, const char *text,
-    size_t tlen, int flags);
+bool wildmat_match_pattern(
+    const char *pat, size_t len, const char *text, size_t tlen, int flags);
 
 /*
  * Is this a well-formed wildmat: valid UTF-8, no empty pattern, no control

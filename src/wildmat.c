@@ -108,8 +108,8 @@ match_class(const char **pp, const char *pe, uint32_t c, int flags)
  * Advances both on success; leaves them alone on failure.
  */
 static bool
-match_item(const char **pp, const char *pe, const char **tp, const char *te,
-    int flags)
+match_item(
+    const char **pp, const char *pe, const char **tp, const char *te, int flags)
 {
 	const char *p = *pp, *t = *tp;
 	uint32_t pc, tc;
@@ -143,8 +143,8 @@ match_item(const char **pp, const char *pe, const char **tp, const char *te,
 }
 
 bool
-wildmat_match_pattern(const char *pat, size_t len, const char *text,
-    size_t tlen, int flags)
+wildmat_match_pattern(
+    const char *pat, size_t len, const char *text, size_t tlen, int flags)
 {
 	const char *p = pat, *pe = pat + len, *t = text, *te = text + tlen;
 	const char *star_p = NULL, *star_t = NULL;
@@ -194,8 +194,8 @@ wildmat_match_flags(const char *wildmat, const char *text, int flags)
 	for (;;) {
 		e = pattern_end(p);
 		neg = *p == '!';
-		if (wildmat_match_pattern(p + neg, (size_t)(e - p - neg), text,
-			tlen, flags))
+		if (wildmat_match_pattern(
+			p + neg, (size_t)(e - p - neg), text, tlen, flags))
 			result = !neg; /* later patterns override */
 		if (*e == '\0')
 			return result;
