@@ -17,6 +17,7 @@
 #define NG_SOURCE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -49,6 +50,8 @@ struct item {
 struct source_pos {
 	const char *file;   /* as given on the command line; "-" for stdin */
 	unsigned long line; /* first line of the record, 1-based */
+	uint64_t offset;    /* bytes of the file read so far (progress);
+			       0 when unknown. Set by source_read_file. */
 };
 
 struct source_sink {

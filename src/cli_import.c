@@ -66,7 +66,7 @@ handle(struct import *im, const struct source_pos *pos,
 		im->failed = true;
 		return -1;
 	}
-	progress_update(&im->prog, im->done_bytes,
+	progress_update(&im->prog, im->done_bytes + pos->offset,
 	    st->staged + st->duplicates + st->rejected + st->unrouted);
 	return 0;
 }

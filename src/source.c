@@ -222,10 +222,60 @@ source_read_stream(FILE *fp, const char *path, enum source_format fmt,
 	return rc;
 }
 
+/*
+ * source_read_file() passes the readers a sink of its own that stamps every
+ * event with how far into the file the stream is, for progress bars.
+ */
+struct tracked {
+	const struct source_sink *sink; /* the caller's */
+	FILE *fp;			/* the stream being read */
+};
+
+static struct source_pos
+tracked_pos(const struct tracked *t, const struct source_pos *pos)
+{
+	struct source_pos p = *pos;
+	off_t off = ftello(t->fp);
+
+	p.offset = off > 0 ? (uint64_t)off : 0;
+	return p;
+}
+
+static int
+tracked_item(void *arg, const struct source_pos *pos, const struct item *it)
+{
+	struct tracked *t = arg;
+	struct source_pos p = tracked_pos(t, pos);
+
+	return t->sink->item(t->sink->arg, &p, it);
+}
+
+static int
+tracked_message(void *arg, const struct source_pos *pos, const char *data,
+    size_t len, time_t mtime)
+{
+	struct tracked *t = arg;
+	struct source_pos p = tracked_pos(t, pos);
+
+	return t->sink->message(t->sink->arg, &p, data, len, mtime);
+}
+
+static void
+tracked_error(void *arg, const struct source_pos *pos, const char *reason)
+{
+	struct tracked *t = arg;
+	struct source_pos p = tracked_pos(t, pos);
+
+	t->sink->error(t->sink->arg, &p, reason);
+}
+
 int
 source_read_file(
     const char *path, enum source_format fmt, const struct source_sink *sink)
 {
+	struct tracked tr;
+	struct source_sink ts = {
+	    tracked_item, tracked_message, tracked_error, &tr};
 	struct stat st;
 	FILE *fp;
 	time_t mtime = time(NULL);
@@ -248,7 +298,9 @@ source_read_file(
 		if (S_ISREG(st.st_mode))
 			mtime = st.st_mtime;
 	}
-	rc = source_read_stream(fp, path, fmt, mtime, sink);
+	tr.sink = sink;
+	tr.fp = fp;
+	rc = source_read_stream(fp, path, fmt, mtime, &ts);
 	if (fp != stdin)
 		fclose(fp);
 	return rc;
@@ -260,7 +312,7 @@ void
 source_report(const struct source_sink *sink, const char *file,
     unsigned long line, const char *fmt, ...)
 {
-	struct source_pos pos = {file, line};
+	struct source_pos pos = {file, line, 0};
 	struct buf b = BUF_INIT(1024);
 	va_list ap;
 

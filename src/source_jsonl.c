@@ -133,7 +133,7 @@ jsonl_record(json_t *obj, const char *name, unsigned long line, time_t mtime,
 	static const char *const keys[] = {
 	    "title", "text", "source", "url", "section"};
 	const char *vals[NG_NELEM(keys)], *date;
-	struct source_pos pos = {name, line};
+	struct source_pos pos = {name, line, 0};
 	struct item it;
 	char num[32];
 	size_t i;
@@ -237,7 +237,7 @@ jsonl_message(json_t *obj, const char *name, unsigned long line, time_t mtime,
 	static const char *const keys[] = {
 	    "id", "date", "subject", "from", "body", "parent"};
 	const char *v[NG_NELEM(keys)];
-	struct source_pos pos = {name, line};
+	struct source_pos pos = {name, line, 0};
 	struct buf m = BUF_INIT(SOURCE_RECORD_MAX + 4096);
 	char date[40];
 	time_t t = mtime;

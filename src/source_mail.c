@@ -15,7 +15,7 @@ source_mail_read(
     FILE *fp, const char *name, time_t mtime, const struct source_sink *sink)
 {
 	struct buf data = BUF_INIT(SOURCE_RECORD_MAX);
-	struct source_pos pos = {name, 1};
+	struct source_pos pos = {name, 1, 0};
 	char chunk[65536];
 	size_t n;
 	int rc = 0;

@@ -57,7 +57,7 @@ mbox_from_date(const char *line, time_t fallback)
 static int
 mbox_finish(struct mbox *m, bool last)
 {
-	struct source_pos pos = {m->name, m->line};
+	struct source_pos pos = {m->name, m->line, 0};
 	int rc = 0;
 
 	if (!m->open)

@@ -117,7 +117,7 @@ text_emit(const char *data, size_t len, const char *name, time_t mtime,
 {
 	struct buf section = BUF_INIT(SIZE_MAX), title = BUF_INIT(SIZE_MAX);
 	struct buf text = BUF_INIT(SIZE_MAX);
-	struct source_pos pos = {name, 1};
+	struct source_pos pos = {name, 1, 0};
 	struct text_line *l;
 	struct item it;
 	size_t n, i = 0, end, head;
