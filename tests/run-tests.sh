@@ -10,7 +10,7 @@ for t in "$@"; do
 	if [ $replay = 1 ]; then
 		corpus="${NEWSGATE_TOP:-.}/tests/fuzz/corpus/${name#replay_fuzz_}"
 		if out=$("$t" "$corpus" 2>&1); then
-			echo "$name: $out"
+			echo "$name: $(echo "$out" | tail -1)"
 			checks=$((checks + 1))
 		else
 			echo "$name: FAILED"; echo "$out" | tail -20
