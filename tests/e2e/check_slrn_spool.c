@@ -45,28 +45,12 @@ teardown(void)
 
 	if (topdir[0] == '\0')
 		return;
-	if (str_printf(home, sizeof(home), "%s/home", topdir) &&
+	if (str_printf(home, sizeof(home), "%s/home-teardown", topdir) &&
 	    tui_init(&t, topdir, home) == 0)
 		tui_stop(&t);
 	if (getenv("NEWSGATE_KEEP") == NULL)
 		(void)tui_rmrf(topdir);
 	topdir[0] = '\0';
-}
-
-/*
- * Find prog; when it is missing, skip (return false) with a note, or fail
- * under CI, where it must be installed.
- */
-static bool
-need_program(const char *prog, char *path, size_t cap)
-{
-	if (tui_which(prog, path, cap))
-		return true;
-	if (tui_in_ci())
-		ck_abort_msg("%s not installed (CI=true: .ci/run installs it)",
-		    prog);
-	printf("skipped: %s not installed\n", prog);
-	return false;
 }
 
 /* newsgate import --spool SPOOL $NEWSGATE_TOP/contrib/sample/ */
@@ -115,23 +99,22 @@ write_slrnrc(const char *home, const char *spool)
 
 /*
  * Import the sample into a fresh spool and start slrn on it with a fresh
- * newsrc (--create: every group of data/active is listed, unsubscribed).
- * Returns false when the test is skipped.
+ * HOME and newsrc (--create: every group of data/active is listed,
+ * unsubscribed). name makes the directories the test's own: the slrn of
+ * the test before may still be exiting. Returns false when skipped.
  */
 static bool
-start_slrn(struct tui *t)
+start_slrn(struct tui *t, const char *name)
 {
 	char slrn[PATH_MAX], tmux[PATH_MAX], spool[PATH_MAX], home[PATH_MAX];
 	char cmd[4 * PATH_MAX];
 
-	if (!need_program("tmux", tmux, sizeof(tmux)) ||
-	    !need_program("slrn", slrn, sizeof(slrn)))
+	if (!tui_need("tmux", tmux, sizeof(tmux)) ||
+	    !tui_need("slrn", slrn, sizeof(slrn)))
 		return false;
-	ck_assert(str_printf(spool, sizeof(spool), "%s/spool", topdir));
-	ck_assert(str_printf(home, sizeof(home), "%s/home", topdir));
-	/* Each test starts afresh (the directory is the test case's). */
-	ck_assert_int_eq(tui_rmrf(spool), 0);
-	ck_assert_int_eq(tui_rmrf(home), 0);
+	ck_assert(str_printf(spool, sizeof(spool), "%s/spool-%s", topdir,
+	    name));
+	ck_assert(str_printf(home, sizeof(home), "%s/home-%s", topdir, name));
 	import_sample(spool);
 	ck_assert_int_eq(tui_init(t, topdir, home), 0);
 	write_slrnrc(home, spool);
@@ -143,58 +126,14 @@ start_slrn(struct tui *t)
 	return true;
 }
 
-/* The screen line that holds the cursor ("->"), or "" (copied to out). */
-static void
-cursor_line(const char *screen, char *out, size_t cap)
-{
-	const char *p = strstr(screen, "->");
-	const char *bol, *eol;
-
-	out[0] = '\0';
-	if (p == NULL)
-		return;
-	for (bol = p; bol > screen && bol[-1] != '\n'; bol--)
-		continue;
-	if ((eol = strchr(p, '\n')) == NULL)
-		eol = p + strlen(p);
-	(void)str_printf(out, cap, "%.*s", (int)(eol - bol), bol);
-}
-
-/* In the group list, move the cursor down onto group (at most 10 lines). */
-static void
-cursor_to_group(struct tui *t, const char *group)
-{
-	char line[512], prev[512];
-	uint64_t deadline;
-	int i;
-
-	for (i = 0; i < 10; i++) {
-		ck_assert_int_eq(tui_capture(t), 0);
-		cursor_line(t->screen, line, sizeof(line));
-		if (strstr(line, group) != NULL)
-			return;
-		ck_assert_int_eq(tui_keys(t, "Down"), 0);
-		/* Wait for the cursor to move before looking again. */
-		deadline = now_ms() + WAIT_MS;
-		memcpy(prev, line, sizeof(prev));
-		do {
-			ck_assert_msg(now_ms() < deadline,
-			    "cursor did not move off: %s", prev);
-			ck_assert_int_eq(tui_capture(t), 0);
-			cursor_line(t->screen, line, sizeof(line));
-		} while (strcmp(line, prev) == 0);
-	}
-	ck_abort_msg("group %s not found in the group list:\n%s", group,
-	    t->screen);
-}
-
 /* Open group from the group list and read its first article. */
 static void
 read_first_article(struct tui *t, const char *group)
 {
 	char status[128];
 
-	cursor_to_group(t, group);
+	ck_assert_msg(tui_cursor_to(t, "->", group, 10, WAIT_MS),
+	    "cannot select %s in the group list", group);
 	ck_assert_int_eq(tui_keys(t, "Enter"), 0);
 	ck_assert(str_printf(status, sizeof(status), "Group: %s", group));
 	ck_assert_msg(tui_wait(t, status, WAIT_MS), "%s did not open",
@@ -216,7 +155,7 @@ START_TEST(test_slrn_lists_both_groups)
 {
 	struct tui t;
 
-	if (!start_slrn(&t))
+	if (!start_slrn(&t, "list"))
 		return;
 	ck_assert_msg(strstr(t.screen, "pakistan.news") != NULL,
 	    "pakistan.news not listed:\n%s", t.screen);
@@ -230,7 +169,7 @@ START_TEST(test_slrn_reads_pakistan_news)
 {
 	struct tui t;
 
-	if (!start_slrn(&t))
+	if (!start_slrn(&t, "pakistan"))
 		return;
 	read_first_article(&t, "pakistan.news");
 	/* One article, crossposted: both groups on its Newsgroups line. */
@@ -244,7 +183,7 @@ START_TEST(test_slrn_reads_crosspost_in_statedept)
 {
 	struct tui t;
 
-	if (!start_slrn(&t))
+	if (!start_slrn(&t, "statedept"))
 		return;
 	read_first_article(&t, "us.statedept");
 	tui_stop(&t);

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <check.h>
+
 #include "common.h"
 #include "tui.h"
 
@@ -81,6 +83,18 @@ tui_which(const char *prog, char *out, size_t cap)
 	/* Debian keeps some programs out of a non-root PATH. */
 	if (str_printf(out, cap, "/usr/bin/%s", prog) && access(out, X_OK) == 0)
 		return true;
+	return false;
+}
+
+bool
+tui_need(const char *prog, char *out, size_t cap)
+{
+	if (tui_which(prog, out, cap))
+		return true;
+	if (tui_in_ci())
+		ck_abort_msg("%s not installed (CI=true: .ci/run installs it)",
+		    prog);
+	printf("skipped: %s not installed\n", prog);
 	return false;
 }
 
@@ -339,6 +353,59 @@ tui_wait(struct tui *t, const char *needle, int timeout_ms)
 	    "----------------------------------------\n%s"
 	    "----------------------------------------\n",
 	    timeout_ms, needle, t->screen);
+	return false;
+}
+
+/* The screen line that holds marker, copied to out ("" when none). */
+static void
+tui_line_with(const char *screen, const char *marker, char *out, size_t cap)
+{
+	const char *p = strstr(screen, marker);
+	const char *bol, *eol;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	for (bol = p; bol > screen && bol[-1] != '\n'; bol--)
+		continue;
+	if ((eol = strchr(p, '\n')) == NULL)
+		eol = p + strlen(p);
+	(void)str_printf(out, cap, "%.*s", (int)(eol - bol), bol);
+}
+
+bool
+tui_cursor_to(struct tui *t, const char *marker, const char *text,
+    int max_moves, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	char line[1024], prev[1024];
+	int moves = 0;
+
+	for (;;) {
+		if (tui_capture(t) == -1)
+			return false;
+		tui_line_with(t->screen, marker, line, sizeof(line));
+		if (strstr(line, text) != NULL)
+			return true;
+		if (moves++ == max_moves || tui_keys(t, "Down") == -1)
+			break;
+		/* Wait for the cursor to move before looking again. */
+		memcpy(prev, line, sizeof(prev));
+		do {
+			if (now_ms() >= deadline)
+				goto fail;
+			(void)poll(NULL, 0, TUI_POLL_MS);
+			if (tui_capture(t) == -1)
+				return false;
+			tui_line_with(t->screen, marker, line, sizeof(line));
+		} while (strcmp(line, prev) == 0);
+	}
+fail:
+	fprintf(stderr,
+	    "tui: cursor (%s) never reached \"%s\"; the screen was:\n"
+	    "----------------------------------------\n%s"
+	    "----------------------------------------\n",
+	    marker, text, t->screen);
 	return false;
 }
 

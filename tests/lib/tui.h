@@ -64,6 +64,15 @@ int tui_capture(struct tui *t);
  */
 bool tui_wait(struct tui *t, const char *needle, int timeout_ms);
 
+/*
+ * Move a list cursor onto the line that contains text: while the screen
+ * line holding marker (slrn's "->") does not contain it, press Down and
+ * wait for the cursor to move. At most max_moves presses. Returns true
+ * when there; false (after printing the screen) when not.
+ */
+bool tui_cursor_to(struct tui *t, const char *marker, const char *text,
+    int max_moves, int timeout_ms);
+
 /* Kill the private tmux server (and every program in it). Idempotent. */
 void tui_stop(struct tui *t);
 
@@ -79,6 +88,13 @@ bool tui_which(const char *prog, char *out, size_t cap);
  * a test that would skip must fail instead.
  */
 bool tui_in_ci(void);
+
+/*
+ * For a Check test that needs prog: find it (true, path in out); when it
+ * is missing, print "skipped: PROG not installed" and return false, or,
+ * under CI, fail the test.
+ */
+bool tui_need(const char *prog, char *out, size_t cap);
 
 /*
  * Run argv (argv[0] an absolute path) with the given environment (NULL:
