@@ -43,9 +43,12 @@
 /* Settings a server passes to its sessions; may be replaced (SIGHUP)
  * between commands, so sessions never cache what they read here. */
 struct session_conf {
-	const char *hostname; /* shown in the greeting */
-	bool posting;	      /* POST allowed: greeting/MODE READER 200 */
-	size_t out_high;      /* output high-water mark, bytes (> 0) */
+	const char *hostname;  /* shown in the greeting */
+	bool posting;	       /* POST allowed: greeting/MODE READER 200 */
+	size_t out_high;       /* output high-water mark, bytes (> 0) */
+	bool server_refreshes; /* the server calls spool_refresh() once per
+				  event-loop wakeup, before any command it
+				  reads; commands then skip their own */
 };
 
 struct session;

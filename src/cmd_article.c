@@ -32,6 +32,7 @@ struct art_gen {
 	bool in_head;  /* still inside the header section */
 	bool bol;      /* at the beginning of an output line */
 	bool carry_cr; /* the last chunk ended in CR: held back */
+	uint64_t off;  /* file offset of the next read */
 };
 
 /*
@@ -42,7 +43,13 @@ static bool
 art_feed(struct session *s, struct art_gen *st, const char *p, size_t len)
 {
 	const char *e = p + len, *nl, *end;
+	char *w, *w0;
+	bool done = false;
 
+	/* Room for the worst case at once (every line empty: LF in, CRLF
+	 * out), then copy spans: no append per line. */
+	if ((w0 = w = buf_reserve(&s->out, 2 * len + 4)) == NULL)
+		return true; /* the ceiling: the session closes */
 	while (p < e) {
 		nl = memchr(p, '\n', (size_t)(e - p));
 		end = nl ? nl : e;
@@ -51,25 +58,34 @@ art_feed(struct session *s, struct art_gen *st, const char *p, size_t len)
 		if (st->in_head && st->bol && nl && end == p) {
 			/* The empty line that ends the headers. */
 			st->in_head = false;
-			if (st->part == PART_HEAD)
-				return true;
-			if (st->part == PART_ARTICLE)
-				session_write(s, "\r\n", 2);
+			if (st->part == PART_HEAD) {
+				done = true;
+				break;
+			}
+			if (st->part == PART_ARTICLE) {
+				*w++ = '\r';
+				*w++ = '\n';
+			}
 			p = nl + 1;
 			continue;
 		}
 		if (!(st->in_head && st->part == PART_BODY)) {
 			/* RFC 3977 §3.1.1: dot-stuff. */
 			if (st->bol && end > p && *p == '.')
-				session_write(s, ".", 1);
-			session_write(s, p, (size_t)(end - p));
-			if (nl)
-				session_write(s, "\r\n", 2);
+				*w++ = '.';
+			memcpy(w, p, (size_t)(end - p));
+			w += end - p;
+			if (nl) {
+				*w++ = '\r';
+				*w++ = '\n';
+			}
 		}
 		st->bol = nl != NULL;
 		p = nl ? nl + 1 : e;
 	}
-	return false;
+	s->out.len += (size_t)(w - w0);
+	s->out.data[s->out.len] = '\0';
+	return done;
 }
 
 static void
@@ -80,34 +96,49 @@ art_finish(struct session *s, struct art_gen *st)
 	session_data_end(s);
 }
 
-/* Read the next chunk; 1 more to do, 0 done, -1 read error. */
+/*
+ * Convert n bytes just read, which sit at chunk + 1 (chunk[0] is room for
+ * a CR held back from the previous read). eof: nothing follows. Returns 0
+ * when the response is complete, 1 when more is to be read.
+ */
 static int
-art_step(struct session *s, struct art_gen *st)
+art_take(struct session *s, struct art_gen *st, char *chunk, size_t n, bool eof)
 {
-	char chunk[ART_CHUNK + 1];
-	size_t have = 0;
-	ssize_t n;
+	char *p = chunk + 1;
+	size_t have = n;
 
+	st->off += n;
 	if (st->carry_cr) {
-		chunk[have++] = '\r';
+		*--p = '\r';
+		have++;
 		st->carry_cr = false;
 	}
-	do
-		n = read(st->fd, chunk + have, ART_CHUNK);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return -1;
-	have += (size_t)n;
-	if (n > 0 && chunk[have - 1] == '\r') {
+	if (!eof && have > 0 && p[have - 1] == '\r') {
 		/* Maybe the CR of a CRLF split across reads. */
 		st->carry_cr = true;
 		have--;
 	}
-	if (art_feed(s, st, chunk, have) || n == 0) {
+	if (art_feed(s, st, p, have) || eof) {
 		art_finish(s, st);
 		return 0;
 	}
 	return 1;
+}
+
+/* Read the next chunk; 1 more to do, 0 done, -1 read error. A short read
+ * of a regular file is its end, which saves a read that returns 0. */
+static int
+art_step(struct session *s, struct art_gen *st)
+{
+	char chunk[ART_CHUNK + 1];
+	ssize_t n;
+
+	do
+		n = pread(st->fd, chunk + 1, ART_CHUNK, (off_t)st->off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	return art_take(s, st, chunk, (size_t)n, (size_t)n < ART_CHUNK);
 }
 
 static int
@@ -363,8 +394,10 @@ art_send(struct session *s, int argc, char **argv, enum art_part part)
 	    NNTP_OK_ARTICLE, NNTP_OK_HEAD, NNTP_OK_BODY};
 	static const char *const what[] = {"article", "head", "body"};
 	struct buf head = BUF_INIT(ART_HEAD_MAX + ART_CHUNK);
+	char chunk[ART_CHUNK + 1];
 	struct art_gen *st;
 	struct art_ref r;
+	ssize_t n;
 	int fd;
 
 	if (!art_resolve(s, argc, argv, &r))
@@ -379,14 +412,26 @@ art_send(struct session *s, int argc, char **argv, enum art_part part)
 		}
 		return 0;
 	}
+	/* One read serves the message-id and, mostly, the whole article. */
+	do
+		n = pread(fd, chunk + 1, ART_CHUNK, 0);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		log_warn("article: read %s:%" PRIu64, r.group, r.num);
+		session_reply(
+		    s, NNTP_FAIL_INTERNAL, "Cannot read that article");
+		close(fd);
+		return 0;
+	}
 	if (!r.by_msgid) {
-		if (head_read(fd, &head) == -1 ||
-		    !msgid_from_head(head.data ? head.data : "", head.len,
-			r.msgid, sizeof(r.msgid))) {
-			if (!msgid_from_over(s->sp, r.group, r.num, r.msgid,
-				sizeof(r.msgid)))
-				memcpy(r.msgid, "<0>", 4);
-		}
+		if (!msgid_from_head(
+			chunk + 1, (size_t)n, r.msgid, sizeof(r.msgid)) &&
+		    (head_read(fd, &head) == -1 ||
+			!msgid_from_head(head.data ? head.data : "", head.len,
+			    r.msgid, sizeof(r.msgid))) &&
+		    !msgid_from_over(
+			s->sp, r.group, r.num, r.msgid, sizeof(r.msgid)))
+			memcpy(r.msgid, "<0>", 4);
 		buf_free(&head);
 		s->cur = r.num; /* RFC 3977 §6.2.1.2 */
 	}
@@ -399,6 +444,10 @@ art_send(struct session *s, int argc, char **argv, enum art_part part)
 	st->part = part;
 	st->in_head = true;
 	st->bol = true;
+	if (art_take(s, st, chunk, (size_t)n, (size_t)n < ART_CHUNK) == 0) {
+		art_gen_free(st);
+		return 0;
+	}
 	session_gen_start(s, art_gen_run, st, art_gen_free);
 	return 0;
 }

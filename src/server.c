@@ -669,6 +669,7 @@ server_apply_conf(struct server *sv)
 	/* POST arrives with the posting issue; until then never 200. */
 	sv->sconf.posting = false;
 	sv->sconf.out_high = SESSION_OUT_HIGH;
+	sv->sconf.server_refreshes = true;
 }
 
 /* SIGHUP: limits, timeouts and names change at once; listeners and the
@@ -929,6 +930,15 @@ server_run(struct config *conf, const struct server_opts *o)
 			if (errno == EINTR)
 				continue;
 			fatal("serve: epoll_wait");
+		}
+		/*
+		 * One look at the spool per wakeup, before any command read
+		 * in it: a client that saw an import finish and then sent a
+		 * command is read in a later wakeup, so it sees the import
+		 * (spool_refresh is one stat of data/active).
+		 */
+		if (n > 0 && spool_refresh(sv->sp) == -1) {
+			/* Serve what we have; spool.c has logged why. */
 		}
 		for (int k = 0; k < n; k++)
 			server_dispatch(sv, &evs[k]);

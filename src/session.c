@@ -19,7 +19,7 @@
 #include "spool.h"
 
 static const struct session_conf default_conf = {
-    "localhost", false, SESSION_OUT_HIGH};
+    "localhost", false, SESSION_OUT_HIGH, false};
 
 /* Sorted for bsearch(); check_session.c enforces the order. */
 static const struct cmd cmds[] = {
@@ -171,8 +171,21 @@ session_printf(struct session *s, const char *fmt, ...)
 void
 session_reply(struct session *s, int code, const char *fmt, ...)
 {
+	char line[NNTP_LINE_MAX];
 	va_list ap;
+	int n, m;
 
+	/* Format once into a line; the rare longer reply goes the slow
+	 * way (twice through vsnprintf, in buf_vprintf). */
+	n = snprintf(line, sizeof(line), "%d ", code);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if (m >= 0 && (size_t)(n + m) < sizeof(line) - 2) {
+		memcpy(line + n + m, "\r\n", 2);
+		buf_append(&s->out, line, (size_t)(n + m) + 2);
+		return;
+	}
 	buf_printf(&s->out, "%d ", code);
 	va_start(ap, fmt);
 	buf_vprintf(&s->out, fmt, ap);
@@ -361,7 +374,7 @@ session_exec(struct session *s, const struct cmd *c, int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		if (strlen(argv[i]) > NNTP_ARG_MAX)
 			return session_syntax(s);
-	if (c->flags & CMD_REFRESH) {
+	if ((c->flags & CMD_REFRESH) && !s->conf->server_refreshes) {
 		if (spool_refresh(s->sp) == -1) {
 			/* Serve what we have; spool.c has logged why. */
 		}

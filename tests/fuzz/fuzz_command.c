@@ -115,7 +115,8 @@ fuzz_drain(struct session *s, struct buf *carry, size_t high)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct session_conf conf = {"fuzz.example", false, SESSION_OUT_HIGH};
+	struct session_conf conf = {
+	    "fuzz.example", false, SESSION_OUT_HIGH, false};
 	struct buf carry = BUF_INIT(SIZE_MAX);
 	struct session *s;
 	size_t off = 1, n, room;

@@ -96,7 +96,8 @@ fixture_down(void)
 		(void)!system(cmd);
 }
 
-static struct session_conf conf = {"news.example", false, SESSION_OUT_HIGH};
+static struct session_conf conf = {
+    "news.example", false, SESSION_OUT_HIGH, false};
 
 static void
 setup(void)
