@@ -806,7 +806,6 @@ server_signals(struct server *sv)
 	struct epoll_event ev;
 	sigset_t set;
 
-	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -888,11 +887,11 @@ server_run(struct config *conf, const struct server_opts *o)
 
 	sv->conf = *conf; /* ours now */
 	sv->opts = o;
+	signal(SIGPIPE, SIG_IGN); /* EPIPE from write(2) instead */
 	server_apply_conf(sv);
 	raise_fd_limit();
 	if ((sv->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("serve: epoll_create1");
-	server_signals(sv);
 	sv->sp = server_spool_open(&sv->conf);
 	if (o->inetd) {
 		memset(&ss, 0, sizeof(ss));
@@ -917,6 +916,9 @@ server_run(struct config *conf, const struct server_opts *o)
 	pid_file = absolute(o->pid_file);
 	if (o->daemon && daemon(0, 0) == -1)
 		fatal("serve: daemon");
+	/* After daemon(): a signalfd only ever wakes an epoll for the
+	 * process that created it, not for a forked child. */
+	server_signals(sv);
 	if (pid_file)
 		write_pid_file(pid_file);
 	log_info("serving %s as %s", sv->conf.spool_dir, sv->hostname);

@@ -11,6 +11,7 @@
  * One spool is imported for the suite (unchecked fixture); each test
  * starts its own server on 127.0.0.1 port 0.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -740,6 +741,127 @@ START_TEST(test_inetd_mode)
 }
 END_TEST
 
+/* GROUP on a fresh connection to port; true when it answered 211. */
+static bool
+serves(int port)
+{
+	struct ngt_conn *c = ngt_connect(port);
+	char st[NGT_LINE_MAX];
+	bool ok;
+
+	if (c == NULL)
+		return false;
+	ok = ngt_status(c, st, sizeof(st)) == 201 &&
+	    ngt_cmd(c, st, sizeof(st), "GROUP %s", GROUP_P) == 211;
+	ngt_close(c);
+	return ok;
+}
+
+static bool
+gone(pid_t pid)
+{
+	uint64_t deadline = now_ms() + NGT_WAIT_MS;
+	struct timespec ts = {0, 5 * 1000000L};
+
+	while (now_ms() < deadline) {
+		if (kill(pid, 0) == -1 && errno == ESRCH)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* --daemon detaches (the command returns), writes the pid file, serves,
+ * and removes the pid file when SIGTERM stops it. */
+START_TEST(test_daemon_pid_file)
+{
+	char pidf[PATH_MAX], portf[PATH_MAX], text[32];
+	const char *args[] = {"serve", "--daemon", "--spool", fx.spool,
+	    "--listen", "127.0.0.1:0", "--port-file", portf, "--pid-file",
+	    pidf, NULL};
+	uint64_t deadline, pid = 0, port = 0;
+	bool served;
+	ssize_t n;
+	int fd;
+
+	ck_assert(str_printf(pidf, sizeof(pidf), "%s/daemon.pid", fx.path));
+	ck_assert(str_printf(portf, sizeof(portf), "%s/daemon.port", fx.path));
+	ck_assert_int_eq(ngt_run(args, NULL, NGT_WAIT_MS), 0);
+	deadline = now_ms() + NGT_WAIT_MS;
+	while (pid == 0 && now_ms() < deadline) {
+		if ((fd = open(pidf, O_RDONLY)) != -1) {
+			n = read(fd, text, sizeof(text) - 1);
+			close(fd);
+			if (n > 1 && text[n - 1] == '\n' &&
+			    parse_u64(text, (size_t)n - 1, &pid) == -1)
+				pid = 0;
+		}
+	}
+	ck_assert_int_gt(pid, 1);
+	/* Nothing may fail between here and the kill: the daemon is not
+	 * our child and would outlive the test. */
+	served = (fd = open(portf, O_RDONLY)) != -1 &&
+	    (n = read(fd, text, sizeof(text) - 1)) > 1 &&
+	    parse_u64(text, strcspn(text, "\n"), &port) == 0 &&
+	    serves((int)port);
+	if (fd != -1)
+		close(fd);
+	kill((pid_t)pid, SIGTERM);
+	ck_assert(served);
+	ck_assert(gone((pid_t)pid));
+	ck_assert_int_eq(access(pidf, F_OK), -1);
+}
+END_TEST
+
+/* systemd socket activation: the listening socket arrives as fd 3 with
+ * LISTEN_PID and LISTEN_FDS (sd_listen_fds(3)); no --listen given. */
+START_TEST(test_socket_activation)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int lfd, p[2], status, port = 0;
+	char pidtext[32];
+	pid_t pid;
+
+	ck_assert((lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert((pid = fork()) != -1);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		dup2(lfd, 3);
+		if (lfd != 3)
+			close(lfd);
+		(void)!str_printf(pidtext, sizeof(pidtext), "%ld",
+		    (long)getpid());
+		setenv("LISTEN_PID", pidtext, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		execl(ngt_bin(), ngt_bin(), "serve", "--spool", fx.spool,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(lfd);
+	close(p[0]);
+	close(p[1]);
+	ck_assert(serves(port));
+	ck_assert(serves(port));
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 /* --- libetpan's client ------------------------------------------------------------- */
 
 START_TEST(test_libetpan_flows)
@@ -831,6 +953,8 @@ server_suite(void)
 	tcase_add_test(tc, test_sigterm_graceful);
 	tcase_add_test(tc, test_ipv6_listener);
 	tcase_add_test(tc, test_inetd_mode);
+	tcase_add_test(tc, test_daemon_pid_file);
+	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_libetpan_flows);
 	suite_add_tcase(s, tc);
 	return s;
