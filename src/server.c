@@ -584,15 +584,13 @@ conn_new(
 		}
 		addr_key(ss, key);
 		ac = addr_get(sv, key, true);
-		if (ac->n >= sv->conf.max_per_address) {
-			if (ac->n == 0)
-				addr_put(sv, ac);
+		if (++ac->n > sv->conf.max_per_address) {
+			addr_put(sv, ac);
 			refuse(fd, peer,
 			    "Too many connections from your "
 			    "address");
 			return;
 		}
-		ac->n++;
 		/* Responses go out in one write; never wait for an ACK. */
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			sizeof(one)) == -1 &&
