@@ -372,7 +372,8 @@ ck_list(struct ck *ck, size_t gi, int dfd, size_t *np)
 		    de->d_name);
 	}
 	closedir(d);
-	qsort(nums, n, sizeof(*nums), ck_num_cmp);
+	if (n > 0)
+		qsort(nums, n, sizeof(*nums), ck_num_cmp);
 	*np = n;
 	return nums;
 }
@@ -444,7 +445,8 @@ ck_overview_diff(struct ck *ck, const char *group, const struct buf *have,
 	if (have->len && have->data[have->len - 1] != '\n')
 		ck_problem(ck, CK_OVERVIEW, "%s: .overview ends in a partial "
 		    "line", group);
-	qsort(h, nh, sizeof(*h), ck_line_cmp);
+	if (nh > 0)
+		qsort(h, nh, sizeof(*h), ck_line_cmp);
 	for (i = j = 0; i < nh || j < nw;) {
 		if (i < nh && h[i].num == 0) {
 			i++;
@@ -660,7 +662,8 @@ ck_write_history(struct ck *ck)
 	for (i = 0; i < ck->seen.n; i++)
 		l[n++] = (struct ck_hline){ck->seen.ents[i].arrival, n,
 		    &ck->seen, i};
-	qsort(l, n, sizeof(*l), ck_hline_cmp);
+	if (n > 0)
+		qsort(l, n, sizeof(*l), ck_hline_cmp);
 	for (i = 0; i < n; i++) {
 		const struct hent *e = &l[i].h->ents[l[i].i];
 		const char *id = l[i].h->text.data + e->off;
