@@ -43,7 +43,7 @@ E2E_BINS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/%,$(E2E_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
 
-.PHONY: all run check check-asan check-unit check-e2e install clean dev \
+.PHONY: all run check check-asan check-clients check-unit check-e2e install clean dev \
 	deps format format-check lint analyze bench eval-threads fuzz
 
 all: $(BUILD)/newsgate
@@ -80,6 +80,13 @@ $(BUILD) $(BUILD)/tests $(BUILD)/tests/lib:
 check: $(BUILD)/newsgate $(UNIT_BINS) $(E2E_BINS) $(FUZZ_REPLAY)
 	NEWSGATE_BIN=$(CURDIR)/$(BUILD)/newsgate NEWSGATE_TOP=$(CURDIR) \
 	    sh tests/run-tests.sh $(UNIT_BINS) $(E2E_BINS) -- $(FUZZ_REPLAY)
+
+# The real newsreaders (slrn, tin under tmux) and the recorded client
+# traces; also part of check.
+CLIENT_BINS := $(filter %/check_clients %/check_traces %/check_slrn_spool,$(E2E_BINS))
+check-clients: $(BUILD)/newsgate $(CLIENT_BINS)
+	NEWSGATE_BIN=$(CURDIR)/$(BUILD)/newsgate NEWSGATE_TOP=$(CURDIR) \
+	    sh tests/run-tests.sh $(CLIENT_BINS) --
 
 check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
