@@ -38,6 +38,11 @@
  * TCP_QUICKACK after every read so that the figures measure the server,
  * not this interplay; -N turns that off, to see what a plain client sees.
  *
+ * -P PID names the server: the feed, over and article modes then also
+ * report the CPU time that PID and its descendants used meanwhile
+ * (server_cpu_s), a figure that other load on the machine disturbs far
+ * less than the wall-clock rate; client_cpu_s is nntpload's own.
+ *
  * Every mode ends with one result line of key=value pairs, first word the
  * mode, for the scripts to parse.
  */
@@ -457,16 +462,11 @@ proc_ppid(long pid)
 	return ppid;
 }
 
-struct mem {
-	uint64_t rss_kb, pss_kb;
-	int nproc;
-};
-
-/* VmRSS and Pss summed over pid and all its descendants. */
-static struct mem
-mem_tree(long root)
+/* pid and all its descendants, from /proc; *n gets the count. Freed by
+ * the caller. */
+static long *
+proc_tree(long root, size_t *np)
 {
-	struct mem m = {0};
 	long *set = xrealloc(NULL, sizeof(long));
 	size_t n = 1, cap = 1;
 	bool grew = true;
@@ -484,13 +484,12 @@ mem_tree(long root)
 
 			if (pid <= 0)
 				continue;
-			for (size_t i = 0; i < n; i++) {
-				have |= set[i] == pid;
-			}
+			for (size_t i = 0; i < n && !have; i++)
+				have = set[i] == pid;
 			if (have || (pp = proc_ppid(pid)) <= 0)
 				continue;
-			for (size_t i = 0; i < n; i++)
-				parent |= set[i] == pp;
+			for (size_t i = 0; i < n && !parent; i++)
+				parent = set[i] == pp;
 			if (!parent)
 				continue;
 			if (n == cap)
@@ -500,6 +499,23 @@ mem_tree(long root)
 		}
 		closedir(d);
 	}
+	*np = n;
+	return set;
+}
+
+struct mem {
+	uint64_t rss_kb, pss_kb;
+	int nproc;
+};
+
+/* VmRSS and Pss summed over pid and all its descendants. */
+static struct mem
+mem_tree(long root)
+{
+	struct mem m = {0};
+	size_t n;
+	long *set = proc_tree(root, &n);
+
 	for (size_t i = 0; i < n; i++) {
 		char path[64];
 		uint64_t rss;
@@ -514,6 +530,51 @@ mem_tree(long root)
 	}
 	free(set);
 	return m;
+}
+
+/*
+ * CPU seconds (user + system) used by pid and its descendants, counting
+ * children that exited and were reaped (cutime, cstime). Per-process
+ * reader servers (nnrpd) are measured whole this way.
+ */
+static double
+cpu_tree(long root)
+{
+	size_t n;
+	long *set = proc_tree(root, &n);
+	double ticks = 0, hz = sysconf(_SC_CLK_TCK);
+
+	for (size_t i = 0; i < n; i++) {
+		char path[64], buf[1024], *p;
+		unsigned long ut, st;
+		long cut, cst;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%ld/stat", set[i]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), f) &&
+		    (p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 2,
+			"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+			"%ld %ld",
+			&ut, &st, &cut, &cst) == 4)
+			ticks += ut + st + cut + cst;
+		fclose(f);
+	}
+	free(set);
+	return ticks / hz;
+}
+
+/* CPU seconds this process used. */
+static double
+cpu_self(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 /* --- connections --------------------------------------------------------- */
@@ -1126,7 +1187,7 @@ quit_all(struct ctx *x)
 static int
 run_feed(struct ctx *x)
 {
-	double t0, t1;
+	double t0, t1, c0, c1, u0, u1;
 	size_t bytes = 0;
 
 	if (x->narts == 0)
@@ -1137,6 +1198,8 @@ run_feed(struct ctx *x)
 		x->depth = 1;
 	open_all(x);
 	x->go = true;
+	c0 = x->pid > 0 ? cpu_tree(x->pid) : 0;
+	u0 = cpu_self();
 	t0 = now_s();
 	for (int i = 0; i < x->nconn; i++) {
 		conn_pump(x, &x->conns[i], t0);
@@ -1144,6 +1207,8 @@ run_feed(struct ctx *x)
 	}
 	loop_run(x, feed_done, 0);
 	t1 = now_s();
+	c1 = x->pid > 0 ? cpu_tree(x->pid) : 0;
+	u1 = cpu_self();
 	if (live_conns(x) < x->nconn)
 		fprintf(stderr, "nntpload: %d connection(s) lost: %s\n",
 		    x->nconn - live_conns(x), x->last_err);
@@ -1153,11 +1218,13 @@ run_feed(struct ctx *x)
 	printf("%s articles=%zu offered=%zu accepted=%" PRIu64
 	       " rejected=%" PRIu64 " refused=%" PRIu64 " deferred=%" PRIu64
 	       " errors=%" PRIu64 " seconds=%.3f rate=%.1f accepted_rate=%.1f"
-	       " mbytes=%.1f conns=%d window=%d\n",
+	       " mbytes=%.1f conns=%d window=%d server_cpu_s=%.2f"
+	       " client_cpu_s=%.2f\n",
 	    x->mode == M_TAKETHIS ? "takethis" : "ihave", x->narts,
 	    x->next_art, x->accepted, x->rejected, x->refused, x->deferred,
 	    x->errors, t1 - t0, x->next_art / (t1 - t0),
-	    x->accepted / (t1 - t0), bytes / 1048576.0, x->nconn, x->depth);
+	    x->accepted / (t1 - t0), bytes / 1048576.0, x->nconn, x->depth,
+	    c1 - c0, u1 - u0);
 	return x->accepted + x->refused == x->narts && live_conns(x) == 0 &&
 		   x->errors == 0
 	    ? 0
@@ -1168,6 +1235,7 @@ static int
 run_over(struct ctx *x)
 {
 	double *rates = xrealloc(NULL, x->runs * sizeof(double));
+	double *cpus = xrealloc(NULL, x->runs * sizeof(double));
 	struct conn *c;
 	uint64_t lines = 0;
 
@@ -1177,6 +1245,7 @@ run_over(struct ctx *x)
 	for (int r = 0; r < x->runs; r++) {
 		uint64_t lo = x->range_lo ? x->range_lo : c->lo;
 		uint64_t hi = x->range_hi ? x->range_hi : c->hi;
+		double c0 = x->pid > 0 ? cpu_tree(x->pid) : 0;
 		double t0 = now_s(), t1;
 
 		x->over_done = false;
@@ -1191,14 +1260,26 @@ run_over(struct ctx *x)
 			die("OVER failed: %s", x->last_err);
 		lines = x->over_lines;
 		rates[r] = lines / (t1 - t0);
+		cpus[r] = x->pid > 0 ? cpu_tree(x->pid) - c0 : 0;
 		fprintf(stderr, "nntpload: over run %d: %" PRIu64
 				" lines in %.3f s, %.0f lines/s\n",
 		    r + 1, lines, t1 - t0, rates[r]);
 	}
 	quit_all(x);
-	printf("over lines=%" PRIu64 " runs=%d rate=%.0f mbytes_in=%.1f\n",
-	    lines, x->runs, median(rates, x->runs), x->bytes_in / 1048576.0);
+	/* CPU time: the mean over the runs (one OVER can take less than
+	 * the 10 ms tick of the accounting). */
+	{
+		double sum = 0;
+
+		for (int r = 0; r < x->runs; r++)
+			sum += cpus[r];
+		printf("over lines=%" PRIu64 " runs=%d rate=%.0f mbytes_in=%.1f"
+		       " server_cpu_s=%.3f\n",
+		    lines, x->runs, median(rates, x->runs),
+		    x->bytes_in / 1048576.0, sum / x->runs);
+	}
 	free(rates);
+	free(cpus);
 	return 0;
 }
 
@@ -1220,7 +1301,7 @@ lat_pct(struct ctx *x, double pct)
 static int
 run_article(struct ctx *x)
 {
-	double t0, t1;
+	double t0, t1, c0, c1, u0, u1;
 	uint64_t b0;
 
 	x->lat = xrealloc(NULL, (LAT_BUCKETS + 1) * sizeof(*x->lat));
@@ -1228,6 +1309,8 @@ run_article(struct ctx *x)
 	open_all(x);
 	x->go = true;
 	b0 = x->bytes_in;
+	c0 = x->pid > 0 ? cpu_tree(x->pid) : 0;
+	u0 = cpu_self();
 	t0 = now_s();
 	for (int i = 0; i < x->nconn; i++) {
 		conn_pump(x, &x->conns[i], t0);
@@ -1235,6 +1318,8 @@ run_article(struct ctx *x)
 	}
 	loop_run(x, never, t0 + x->seconds);
 	t1 = now_s();
+	c1 = x->pid > 0 ? cpu_tree(x->pid) : 0;
+	u1 = cpu_self();
 	x->go = false;
 	if (live_conns(x) < x->nconn)
 		fprintf(stderr, "nntpload: %d connection(s) lost: %s\n",
@@ -1245,10 +1330,10 @@ run_article(struct ctx *x)
 		conn_close(x, &x->conns[i]);
 	printf("article conns=%d depth=%d ops=%" PRIu64 " errors=%" PRIu64
 	       " seconds=%.3f rate=%.0f mbytes_s=%.1f p50_ms=%.2f"
-	       " p99_ms=%.2f\n",
+	       " p99_ms=%.2f server_cpu_s=%.2f client_cpu_s=%.2f\n",
 	    x->nconn, x->depth, x->ops, x->errors, t1 - t0,
 	    x->ops / (t1 - t0), (x->bytes_in - b0) / 1048576.0 / (t1 - t0),
-	    lat_pct(x, 50), lat_pct(x, 99));
+	    lat_pct(x, 50), lat_pct(x, 99), c1 - c0, u1 - u0);
 	return x->errors || live_conns(x) ? 1 : 0;
 }
 
