@@ -16,6 +16,8 @@ int cli_serve(int argc, char **argv);
 int cli_threads(int argc, char **argv);
 int cli_rethread(int argc, char **argv);
 int cli_passwd(int, char **);
+int cli_export(int argc, char **argv);
+int cli_stats(int argc, char **argv);
 
 /*
  * Load the configuration named by --config (NULL: defaults), then apply a

@@ -3,6 +3,8 @@
  * the source readers and feed every article to the pipeline. Reports each
  * rejected record as FILE:LINE: reason on stderr, the counts on the last
  * line of stdout, and exits non-zero when anything was rejected.
+ * With --watch DIR, watch.c hands it the files dropped into DIR one by one
+ * (same sink, same pipeline) and moves each once it is committed.
  */
 #include <sys/stat.h>
 
@@ -16,10 +18,12 @@
 #include "pipeline.h"
 #include "progress.h"
 #include "source.h"
+#include "watch.h"
 
 #define IMPORT_USAGE \
 	"import [--spool DIR] [--config FILE] [--group NAME] " \
-	"[--format text|mail|mbox|jsonl] [--verbose] FILE|DIR|- ..."
+	"[--format text|mail|mbox|jsonl] [--verbose] FILE|DIR|- ...\n" \
+	"       newsgate import [options] --watch DIR [--interval-ms N]"
 
 struct import {
 	struct pipeline *pl;
@@ -28,7 +32,20 @@ struct import {
 	bool verbose;	     /* print each committed article */
 	bool failed;	     /* the spool failed: stop */
 	uint64_t errors;     /* records reported by the readers */
+	int fmt;	     /* --format, for --watch */
+	struct buf *reasons; /* --watch: the current file's reports */
 };
+
+/* A record not taken: "FILE:LINE: reason" on stderr (and for --watch). */
+static void
+report(struct import *im, const struct source_pos *pos, const char *why)
+{
+	progress_end(&im->prog);
+	fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line, why);
+	if (im->reasons)
+		buf_printf(im->reasons, "%s:%lu: %s\n", pos->file, pos->line,
+		    why);
+}
 
 static void
 on_commit(void *arg, const char *msgid, const char *xref)
@@ -55,14 +72,10 @@ handle(struct import *im, const struct source_pos *pos,
 		break;
 	case PIPE_REJECTED:
 	case PIPE_UNROUTED:
-		progress_end(&im->prog);
-		fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line,
-		    buf_cstr(why));
+		report(im, pos, buf_cstr(why));
 		break;
 	case PIPE_FAILED:
-		progress_end(&im->prog);
-		fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line,
-		    buf_cstr(why));
+		report(im, pos, buf_cstr(why));
 		im->failed = true;
 		return -1;
 	}
@@ -104,8 +117,7 @@ sink_error(void *arg, const struct source_pos *pos, const char *reason)
 {
 	struct import *im = arg;
 
-	progress_end(&im->prog);
-	fprintf(stderr, "%s:%lu: %s\n", pos->file, pos->line, reason);
+	report(im, pos, reason);
 	im->errors++;
 }
 
@@ -159,6 +171,45 @@ collect(const char *path, char ***list, size_t *n, uint64_t *bytes)
 	free(names);
 }
 
+/* --watch: one dropped file through the same sink as a plain import. */
+static enum watch_verdict
+watch_import(void *arg, struct watch_file *f)
+{
+	struct import *im = arg;
+	struct source_sink sink = {sink_item, sink_message, sink_error, im};
+	const struct pipeline_stats *st = pipeline_stats(im->pl);
+	struct pipeline_stats was = *st;
+	uint64_t errors = im->errors;
+
+	im->reasons = f->reasons;
+	im->failed = false;
+	(void)source_read_file(f->path, (enum source_format)im->fmt, &sink);
+	im->reasons = NULL;
+	str_printf(f->summary, sizeof(f->summary),
+	    "imported %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
+	    ", unrouted %" PRIu64,
+	    st->staged - was.staged, st->duplicates - was.duplicates,
+	    st->rejected - was.rejected + im->errors - errors,
+	    st->unrouted - was.unrouted);
+	if (im->failed)
+		return WATCH_STOP;
+	return st->rejected != was.rejected || st->unrouted != was.unrouted ||
+		im->errors != errors
+	    ? WATCH_BAD
+	    : WATCH_OK;
+}
+
+static int
+watch_commit(void *arg)
+{
+	struct import *im = arg;
+
+	if (pipeline_flush(im->pl) == 0)
+		return 0;
+	fprintf(stderr, "newsgate: commit failed: %s\n", strerror(errno));
+	return -1;
+}
+
 int
 cli_import(int argc, char **argv)
 {
@@ -168,10 +219,14 @@ cli_import(int argc, char **argv)
 		{"group", required_argument, NULL, 'g'},
 		{"format", required_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"watch", required_argument, NULL, 'w'},
+		{"interval-ms", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *spool = NULL, *conf = NULL, *group = NULL;
+	const char *spool = NULL, *conf = NULL, *group = NULL, *watch = NULL;
+	struct watch_ops wops = {watch_import, watch_commit, NULL};
+	uint64_t interval_ms = WATCH_INTERVAL_MS;
 	struct source_sink sink = {sink_item, sink_message, sink_error, NULL};
 	const struct pipeline_stats *st;
 	struct import im = {0};
@@ -204,11 +259,20 @@ cli_import(int argc, char **argv)
 		case 'v':
 			im.verbose = true;
 			break;
+		case 'w':
+			watch = optarg;
+			break;
+		case 'i':
+			if (parse_u64(optarg, strlen(optarg), &interval_ms) ==
+				-1 ||
+			    interval_ms < 10 || interval_ms > 3600000)
+				return cli_usage(IMPORT_USAGE);
+			break;
 		default:
 			return cli_usage(IMPORT_USAGE);
 		}
 	}
-	if (optind == argc)
+	if ((optind == argc) == (watch == NULL))
 		return cli_usage(IMPORT_USAGE);
 	signal(SIGPIPE, SIG_IGN);
 	if (cli_config(&c, conf, spool) == -1)
@@ -223,8 +287,17 @@ cli_import(int argc, char **argv)
 		return 1;
 	}
 	pipeline_on_commit(im.pl, on_commit, &im);
-	if (im.verbose)
+	if (im.verbose || watch)
 		setvbuf(stdout, NULL, _IOLBF, 0);
+	if (watch) {
+		im.fmt = fmt;
+		wops.arg = &im;
+		rc = watch_run(watch, (uint32_t)interval_ms, &wops) == -1;
+		pipeline_free(im.pl);
+		spool_close(sp);
+		config_fini(&c);
+		return rc;
+	}
 	for (i = optind; i < (size_t)argc; i++)
 		collect(argv[i], &files, &nfiles, &total);
 	progress_start(&im.prog, "import", total);

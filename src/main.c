@@ -14,11 +14,13 @@ struct subcmd {
 /* Sorted by name. */
 static const struct subcmd subcmds[] = {
 	{"check", cli_check, "verify the spool; --rebuild its indexes"},
+	{"export", cli_export, "a group or a thread as an mbox file"},
 	{"groups", cli_groups, "list, add or remove groups"},
 	{"import", cli_import, "import articles from files, dirs or stdin"},
 	{"passwd", cli_passwd, "add a posting account or change its password"},
 	{"rethread", cli_rethread, "recompute similarity threads"},
 	{"serve", cli_serve, "run the NNTP server"},
+	{"stats", cli_stats, "groups, threads, biggest stories, newest"},
 	{"threads", cli_threads, "show the thread trees of a group"},
 };
 
