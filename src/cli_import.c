@@ -138,9 +138,12 @@ collect(const char *path, char ***list, size_t *n, uint64_t *bytes)
 	size_t nn = 0, i;
 	DIR *d;
 
-	if (strcmp(path, "-") == 0 || stat(path, &st) == -1 ||
-	    !S_ISDIR(st.st_mode)) {
-		if (strcmp(path, "-") != 0 && S_ISREG(st.st_mode))
+	bool known = strcmp(path, "-") != 0 && stat(path, &st) == 0;
+
+	if (!known || !S_ISDIR(st.st_mode)) {
+		/* stdin, a file, or something unreadable: the reader reports
+		 * what it cannot open. */
+		if (known && S_ISREG(st.st_mode))
 			*bytes += (uint64_t)st.st_size;
 		*list = xreallocarray(*list, *n + 1, sizeof(**list));
 		(*list)[(*n)++] = xstrdup(path);
@@ -158,7 +161,8 @@ collect(const char *path, char ***list, size_t *n, uint64_t *bytes)
 		names[nn++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, nn, sizeof(*names), name_cmp);
+	if (nn > 1)
+		qsort(names, nn, sizeof(*names), name_cmp);
 	for (i = 0; i < nn; i++) {
 		struct buf p = BUF_INIT(SIZE_MAX);
 
