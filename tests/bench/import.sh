@@ -137,4 +137,8 @@ echo "newsgate/INN, articles/s: $(ratio "$ng_rate" "$inn_rate")" \
     "articles per CPU-second: $(ratio "$ng_crate" "$inn_crate")"
 echo "newsgate: $ng_items corpus items/s (duplicates dropped included)," \
     "peak RSS $(awk -v k="$ng_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
+echo "runs, seconds: newsgate$(awk '$1 == "ng" { printf " %s", $2 }' "$OUT");" \
+    "INN$(awk '$1 == "inn" { printf " %s", $2 }' "$OUT")"
+echo "runs, CPU seconds: newsgate$(awk '$1 == "ng" { printf " %s", $5 }' \
+    "$OUT"); INN$(awk '$1 == "inn" { printf " %s", $5 }' "$OUT")"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

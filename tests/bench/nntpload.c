@@ -532,38 +532,71 @@ mem_tree(long root)
 	return m;
 }
 
+/* Nanoseconds on CPU of every thread of pid (schedstat: exact, where
+ * /proc/PID/stat rounds each process down to a 10 ms tick). */
+static double
+proc_run_ns(long pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	double ns = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char tp[320];
+		unsigned long long v;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(tp, sizeof(tp), "/proc/%ld/task/%s/schedstat", pid,
+		    de->d_name);
+		if ((f = fopen(tp, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%llu", &v) == 1)
+			ns += v;
+		fclose(f);
+	}
+	closedir(d);
+	return ns;
+}
+
 /*
- * CPU seconds (user + system) used by pid and its descendants, counting
- * children that exited and were reaped (cutime, cstime). Per-process
- * reader servers (nnrpd) are measured whole this way.
+ * CPU seconds used by pid and its descendants: the time on CPU of every
+ * live thread, plus that of children that exited and were reaped
+ * (cutime + cstime, in ticks). Per-process reader servers (nnrpd) are
+ * measured whole this way.
  */
 static double
 cpu_tree(long root)
 {
 	size_t n;
 	long *set = proc_tree(root, &n);
-	double ticks = 0, hz = sysconf(_SC_CLK_TCK);
+	double sec = 0, hz = sysconf(_SC_CLK_TCK);
 
 	for (size_t i = 0; i < n; i++) {
 		char path[64], buf[1024], *p;
-		unsigned long ut, st;
 		long cut, cst;
 		FILE *f;
 
+		sec += proc_run_ns(set[i]) / 1e9;
 		snprintf(path, sizeof(path), "/proc/%ld/stat", set[i]);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
 		if (fgets(buf, sizeof(buf), f) &&
 		    (p = strrchr(buf, ')')) != NULL &&
 		    sscanf(p + 2,
-			"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+			"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
 			"%ld %ld",
-			&ut, &st, &cut, &cst) == 4)
-			ticks += ut + st + cut + cst;
+			&cut, &cst) == 2)
+			sec += (cut + cst) / hz;
 		fclose(f);
 	}
 	free(set);
-	return ticks / hz;
+	return sec;
 }
 
 /* CPU seconds this process used. */
@@ -1218,7 +1251,7 @@ run_feed(struct ctx *x)
 	printf("%s articles=%zu offered=%zu accepted=%" PRIu64
 	       " rejected=%" PRIu64 " refused=%" PRIu64 " deferred=%" PRIu64
 	       " errors=%" PRIu64 " seconds=%.3f rate=%.1f accepted_rate=%.1f"
-	       " mbytes=%.1f conns=%d window=%d server_cpu_s=%.2f"
+	       " mbytes=%.1f conns=%d window=%d server_cpu_s=%.3f"
 	       " client_cpu_s=%.2f\n",
 	    x->mode == M_TAKETHIS ? "takethis" : "ihave", x->narts,
 	    x->next_art, x->accepted, x->rejected, x->refused, x->deferred,
@@ -1274,7 +1307,7 @@ run_over(struct ctx *x)
 		for (int r = 0; r < x->runs; r++)
 			sum += cpus[r];
 		printf("over lines=%" PRIu64 " runs=%d rate=%.0f mbytes_in=%.1f"
-		       " server_cpu_s=%.3f\n",
+		       " server_cpu_s=%.4f\n",
 		    lines, x->runs, median(rates, x->runs),
 		    x->bytes_in / 1048576.0, sum / x->runs);
 	}
@@ -1330,7 +1363,7 @@ run_article(struct ctx *x)
 		conn_close(x, &x->conns[i]);
 	printf("article conns=%d depth=%d ops=%" PRIu64 " errors=%" PRIu64
 	       " seconds=%.3f rate=%.0f mbytes_s=%.1f p50_ms=%.2f"
-	       " p99_ms=%.2f server_cpu_s=%.2f client_cpu_s=%.2f\n",
+	       " p99_ms=%.2f server_cpu_s=%.3f client_cpu_s=%.2f\n",
 	    x->nconn, x->depth, x->ops, x->errors, t1 - t0,
 	    x->ops / (t1 - t0), (x->bytes_in - b0) / 1048576.0 / (t1 - t0),
 	    lat_pct(x, 50), lat_pct(x, 99), c1 - c0, u1 - u0);

@@ -40,12 +40,15 @@ ulimit -n $((IDLE_NG + IDLE_NG / 2 + 1024)) 2>/dev/null ||
 bench_build
 bench_workdir
 NG_PID=
-stop_all() {
+stop_newsgate() {
 	if [ -n "$NG_PID" ]; then
 		kill "$NG_PID" 2>/dev/null || true
 		wait "$NG_PID" 2>/dev/null || true
 		NG_PID=
 	fi
+}
+stop_all() {
+	stop_newsgate
 	inn_setup stop || true
 }
 trap 'stop_all; bench_cleanup' EXIT
@@ -113,9 +116,9 @@ load_inn() {
 
 start_newsgate() {
 	"$NEWSGATE_BIN" serve --config "$CONF" --spool "$SPOOL" \
-	    --listen "127.0.0.1:$NG_PORT" 2>"$BENCH_WORK/serve.log" &
+	    --listen "127.0.0.1:$NG_PORT" 2>>"$BENCH_WORK/serve.log" &
 	NG_PID=$!
-	"$NNTPLOAD" probe -p "$NG_PORT" -t 20 >&2 ||
+	"$NNTPLOAD" probe -p "$NG_PORT" -t 20 >/dev/null ||
 	    die "newsgate serve did not start: $(tail -3 "$BENCH_WORK/serve.log")"
 }
 
@@ -171,8 +174,12 @@ measure ng "$NG_PORT" plain8 article -g "$BENCH_GROUP" -c 8 -d 8 \
     -t "$SECONDS_EACH" -N
 measure inn "$INN_READER_PORT" plain8 article -g "$BENCH_GROUP" -c 8 -d 8 \
     -t "$SECONDS_EACH" -N
+# Memory per idle connection is the growth of a server just started:
+# newsgate keeps (and reuses) what it once allocated for connections.
 r=1
 while [ $r -le "$RUNS" ]; do
+	stop_newsgate
+	start_newsgate
 	measure ng "$NG_PORT" idle idle -c "$IDLE_NG" -g "$BENCH_GROUP"
 	measure inn "$INN_READER_PORT" idle idle -c "$IDLE_INN" \
 	    -g "$BENCH_GROUP"
@@ -180,51 +187,52 @@ while [ $r -le "$RUNS" ]; do
 done
 
 # --- report ---------------------------------------------------------------
-# med SERVER TEST KEY: the median of KEY over the runs.
-med() {
+# vals SERVER TEST KEY: KEY of each run, one per line, in run order.
+vals() {
 	grep "^$1 $2 " "$OUT" | while read -r _ _ rest; do
 		kv "$3" "$rest"
-	done | median
+	done
 }
+med() { vals "$@" | median; }
+# The runs, rounded, on one line.
+runs() { vals "$1" "$2" "$3" | awk -v f="$4" '{ printf (NR > 1 ? " " : "") f,
+    $1 }'; }
 
 row() {	# label, test, key, target, format
 	a=$(med ng "$2" "$3")
 	b=$(med inn "$2" "$3")
-	printf "| %s | $5 | $5 | %s | %s |\n" "$1" "$a" "$b" \
-	    "$(ratio "$a" "$b")" "$4"
+	printf "| %s | $5 | $5 | %s | %s | %s | %s |\n" "$1" "$a" "$b" \
+	    "$(ratio "$a" "$b")" "$4" "$(runs ng "$2" "$3" "$5")" \
+	    "$(runs inn "$2" "$3" "$5")"
 }
 
 echo
 echo "Reader benchmarks: $ARTICLES articles in one group; medians of $RUNS" \
-    "runs; nntpload, one thread, on the same machine"
+    "runs (each run alternates the servers); nntpload on the same machine"
 echo
-echo "| benchmark | newsgate | INN 2.7.1 | newsgate/INN | target |"
-echo "| --- | ---: | ---: | ---: | --- |"
+echo "| benchmark | newsgate | INN 2.7.1 | newsgate/INN | target |" \
+    "newsgate runs | INN runs |"
+echo "| --- | ---: | ---: | ---: | --- | --- | --- |"
 row "OVER whole group, lines/s" over rate ">= 3x" "%.0f"
 for c in $CONNS_LIST; do
 	row "ARTICLE random, 8 in flight, $c conn, ops/s" "article$c" rate \
 	    ">= 1.5x" "%.0f"
 done
-row "ARTICLE p99 latency at 64 conns, ms" article64 p99_ms "" "%.2f"
+row "ARTICLE p99 latency at 64 conns, ms" article64 p99_ms "" "%.1f"
 row "OVER lines per server CPU-second" over per_cpu "" "%.0f"
 for c in $CONNS_LIST; do
 	row "ARTICLE ops per server CPU-second, $c conn" "article$c" per_cpu \
 	    "" "%.0f"
 done
-row "same at 8 conns, client with delayed ACKs (-N), ops/s" plain8 rate \
-    "" "%.0f"
-printf "| idle connections held | %s | %s | | newsgate 10,000 |\n" \
-    "$(med ng idle held)" "$(med inn idle held)"
-a=$(med ng idle rss_per_conn_kb)
-b=$(med inn idle rss_per_conn_kb)
-printf "| memory per idle connection, VmRSS sum, KiB | %.1f | %.1f | %s | <= 32 KiB |\n" \
-    "$a" "$b" "$(ratio "$a" "$b")"
-a=$(med ng idle pss_per_conn_kb)
-b=$(med inn idle pss_per_conn_kb)
-printf "| memory per idle connection, Pss sum, KiB | %.1f | %.1f | %s | |\n" \
-    "$a" "$b" "$(ratio "$a" "$b")"
-printf "| fresh reader session while idle held, median / max ms | %s / %s | %s / %s | | prompt |\n" \
-    "$(med ng idle probe_p50_ms)" "$(med ng idle probe_max_ms)" \
-    "$(med inn idle probe_p50_ms)" "$(med inn idle probe_max_ms)"
+row "ARTICLE at 8 conns, client with delayed ACKs (-N), ops/s" plain8 \
+    rate "" "%.0f"
+row "idle connections held" idle held "10,000 (newsgate)" "%d"
+row "memory per idle connection, VmRSS sum, KiB" idle rss_per_conn_kb \
+    "<= 32 KiB" "%.1f"
+row "memory per idle connection, Pss sum, KiB" idle pss_per_conn_kb "" \
+    "%.1f"
+row "fresh reader session while idle held, median ms" idle probe_p50_ms \
+    "prompt" "%.2f"
+row "the same, slowest of 20, ms" idle probe_max_ms "" "%.2f"
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
