@@ -514,7 +514,8 @@ spool_write_companions(struct spool *sp)
 	byt = xcalloc(sp->ngroups ? sp->ngroups : 1, sizeof(*byt));
 	for (i = 0; i < sp->ngroups; i++)
 		byt[i] = &sp->groups[i];
-	qsort(byt, sp->ngroups, sizeof(*byt), spool_time_cmp);
+	if (sp->ngroups > 0)
+		qsort(byt, sp->ngroups, sizeof(*byt), spool_time_cmp);
 	for (i = 0; i < sp->ngroups; i++)
 		if (byt[i]->created)
 			buf_printf(&b, "%s %lld %s\n", byt[i]->name,
@@ -1265,11 +1266,18 @@ spool_clean_value(struct buf *out, const char *v)
 {
 	const char *p;
 
+	size_t n;
+
 	if (v == NULL)
 		return;
-	for (p = v; *p; p++)
-		buf_putc(out, (*p == '\t' || *p == '\r' || *p == '\n') ? ' ' :
-									  *p);
+	for (p = v; *p; p += n) {
+		if ((n = strcspn(p, "\t\r\n")) > 0)
+			buf_append(out, p, n);
+		if (p[n] != '\0') {
+			buf_putc(out, ' ');
+			n++;
+		}
+	}
 }
 
 void
