@@ -26,7 +26,9 @@ set -eu
 [ -r "$CORPUS" ] || die "no corpus at $CORPUS"
 bench_build
 bench_workdir
-trap 'inn_setup stop 2>/dev/null || true; bench_cleanup' EXIT
+# Stop only our instance (INN_BENCH_DIR unset would mean the default one).
+trap '[ -z "${INN_BENCH_DIR:-}" ] || inn_setup stop 2>/dev/null || true
+    bench_cleanup' EXIT
 trap 'exit 130' INT TERM
 inn_setup install
 
@@ -127,8 +129,8 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf "| newsgate import, durable (group commit) | %s | %s | %s | %s | %s | %s MiB |\n" \
     "$ng_s" "$ng_n" "$ng_rate" "$ng_cpu" "$ng_crate" \
     "$(awk -v k="$ng_rss" 'BEGIN { printf "%.1f", k / 1024 }')"
-printf "| INN 2.7.1 innd, TAKETHIS, 64 in flight (no fsync) | %s | %s | %s | %s | %s | |\n" \
-    "$inn_s" "$inn_n" "$inn_rate" "$inn_cpu" "$inn_crate"
+printf "| INN 2.7.1 innd, TAKETHIS, 64 in flight x %s conns (no fsync) | %s | %s | %s | %s | %s | |\n" \
+    "$INN_FEED_CONNS" "$inn_s" "$inn_n" "$inn_rate" "$inn_cpu" "$inn_crate"
 printf "| INN, the same + syncfs after the feed | %s | %s | %s | | | |\n" \
     "$inn_sync" "$inn_n" "$inn_srate"
 echo

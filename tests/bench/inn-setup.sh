@@ -89,6 +89,7 @@ do_install() {
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	if ! dpkg-query -W inn2 >/dev/null 2>&1; then
+		apt-get update -q >&2 || true
 		apt-get install -y -q inn2 >&2 ||
 		    say "apt-get install inn2 failed; trying to finish configuring"
 	fi

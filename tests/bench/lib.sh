@@ -26,8 +26,28 @@ export INN_BENCH_GROUPS="$BENCH_GROUP"
 # one connection innd (which sets a 24 KiB SO_RCVBUF) waits on the TCP
 # receive window most of the time and takes about 2,000 articles/s here.
 INN_FEED_CONNS=${INN_FEED_CONNS:-8}
+# Is nothing listening on TCP port $1 (any address)?
+port_free() {
+	! awk -v h="$(printf ':%04X' "$1")" '$4 == "0A" &&
+	    substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' \
+	    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+# The first free port from $1 on.
+pick_port() {
+	p=$1
+	while ! port_free "$p"; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# Ports: the defaults when free, else the next free ones (the machine may
+# run other INN instances, such as inn-setup.sh's default one).
+INN_FEED_PORT=${INN_FEED_PORT:-$(pick_port 1190)}
+INN_READER_PORT=${INN_READER_PORT:-$(pick_port $((INN_FEED_PORT + 1)))}
+NG_PORT=${NG_PORT:-$(pick_port $((INN_READER_PORT + 1)))}
+export INN_FEED_PORT INN_READER_PORT
 
 say() { echo "bench: $*" >&2; }
+
 die() { say "$*"; exit 1; }
 
 # newsgate and the load generator, built when missing or stale.
@@ -39,8 +59,9 @@ bench_build() {
 		${CC:-cc} -O2 -g -std=c17 -D_GNU_SOURCE -Wall -Wextra \
 		    -o "$NNTPLOAD" "$BENCH/nntpload.c" || die "cannot build nntpload"
 	fi
-	command -v /usr/bin/time >/dev/null 2>&1 ||
-	    apt-get install -y -q time >&2 || die "need /usr/bin/time (package time)"
+	[ -x /usr/bin/time ] || { apt-get update -q >&2 &&
+	    apt-get install -y -q time >&2; } ||
+	    die "need /usr/bin/time (package time)"
 }
 
 bench_workdir() {

@@ -21,7 +21,8 @@
 #       one per reader), and 20 fresh readers meanwhile (connect, MODE
 #       READER, GROUP, DATE, QUIT) to show the server still answers.
 # newsgate serves on 127.0.0.1:NG_PORT (1192), INN's readers are on
-# 127.0.0.1:INN_READER_PORT (1191, nnrpd -D), its feed on INN_FEED_PORT.
+# 127.0.0.1:INN_READER_PORT (1191, nnrpd -D), its feed on INN_FEED_PORT
+# (1190); lib.sh moves to the next free ports when these are taken.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -29,14 +30,14 @@ ARTICLES=${ARTICLES:-100000}
 SECONDS_EACH=${SECONDS_EACH:-5}
 IDLE_NG=${IDLE_NG:-10000}
 IDLE_INN=${IDLE_INN:-1000}
-NG_PORT=${NG_PORT:-1192}
 CONNS_LIST=${CONNS_LIST:-1 8 64}
 
 [ "$(id -u)" = 0 ] || die "run as root (INN is installed and run as news)"
 [ -r "$CORPUS" ] || die "no corpus at $CORPUS"
 # Room for IDLE_NG connections: the server and nntpload inherit this.
-ulimit -n $((IDLE_NG + IDLE_NG / 2 + 1024)) 2>/dev/null ||
-    die "cannot raise the open-file limit to $((IDLE_NG + IDLE_NG / 2 + 1024))"
+nofile=$((IDLE_NG + IDLE_NG / 2 + 1024))
+[ "$(ulimit -n)" -ge "$nofile" ] || ulimit -n "$nofile" 2>/dev/null ||
+    die "cannot raise the open-file limit to $nofile"
 bench_build
 bench_workdir
 NG_PID=
@@ -49,7 +50,8 @@ stop_newsgate() {
 }
 stop_all() {
 	stop_newsgate
-	inn_setup stop || true
+	# Only our instance: INN_BENCH_DIR unset would mean the default one.
+	[ -z "${INN_BENCH_DIR:-}" ] || inn_setup stop || true
 }
 trap 'stop_all; bench_cleanup' EXIT
 trap 'exit 130' INT TERM
