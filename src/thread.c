@@ -1,0 +1,1879 @@
+/*
+ * thread.c - threads by similarity (see thread.h, docs/threading.md).
+ *
+ * Owns the in-memory similarity index: the term dictionary with document
+ * frequencies, the live threads (centroid, members), the live articles
+ * (term vector, parent) and an inverted index from terms to live threads.
+ * It never touches the spool: the caller stores thread_save() bytes
+ * wherever it likes, and everything here can be rebuilt by adding the
+ * articles again in arrival order.
+ *
+ * Layout of the index:
+ *   dict      term hash (FNV-1a of the stem) -> dense term id
+ *   df[id]    articles that held the term; name[id] how often it was
+ *             written with a capital where case tells something
+ *   post[id]  live threads whose centroid holds the term: (slot, gen);
+ *             stale entries (thread gone) are dropped when met
+ *   arts[]    article slots; amap Message-ID -> slot
+ *   thrs[]    thread slots; a slot's gen changes when it is freed
+ * Everything is kept in plain arrays in a fixed order, so thread_save()
+ * and thread_load() reproduce the state exactly and the links after a
+ * reload are the ones an uninterrupted run would have made.
+ */
+#include <math.h>
+
+#include "common.h"
+#include "buf.h"
+#include "terms.h"
+#include "thread.h"
+
+#define NONE UINT32_MAX
+#define THREAD_TOKENS_MAX 4096	 /* tokens looked at per article */
+#define THREAD_PROBE_MIN 2	 /* rarest terms always probed */
+#define THREAD_CAND_MAX 2048	 /* candidate threads scored per article */
+#define THREAD_TOPK 4		 /* best centroids compared member by member */
+#define THREAD_CENT_MAX 512	 /* terms kept in one centroid */
+#define THREAD_LIVE_MAX (1u << 21) /* live articles, whatever the dates */
+#define THREAD_REFS_IN 64	 /* ids read from an article's References */
+#define THREAD_MSGID_MAX 250	 /* RFC 5536 §3.1.3 */
+
+/* One term of an article vector (sorted by term) or a centroid slot. */
+struct tv {
+	uint32_t term; /* dense term id; NONE marks an empty centroid slot */
+	float w;       /* weight; article vectors have unit length */
+	float wn;      /* weight in the names channel (names, numbers
+			  only; an article's names have unit length) */
+};
+
+struct post {
+	uint32_t slot; /* thread slot */
+	uint32_t gen;  /* the slot's generation when the entry was made */
+};
+
+struct plist {
+	struct post *p; /* owned */
+	uint32_t len;
+	uint32_t cap;
+};
+
+struct art {
+	char *msgid;	 /* owned; NULL for a free slot */
+	char *refs;	 /* owned; its own References (THREAD_REFS) or NULL */
+	struct tv *v;	 /* owned; unit vector sorted by term */
+	uint32_t nv;	 /* terms in v, at most max_terms */
+	uint32_t thread; /* thread slot */
+	uint32_t parent; /* article slot of the parent, or NONE */
+	uint32_t next;	 /* free list link */
+	float score;	 /* link score (THREAD_SIMILAR) */
+	uint8_t how;	 /* enum thread_how */
+};
+
+struct thr {
+	uint32_t gen;	   /* bumped whenever the slot is freed */
+	bool live;	   /* false: free slot */
+	char *root_id;	   /* owned; root Message-ID when the root is no
+			      article we hold (References to an unknown id) */
+	uint32_t root;	   /* article slot of the root, or NONE */
+	int64_t newest;	   /* date of the newest member (seconds) */
+	uint32_t *mem;	   /* owned; member article slots, arrival order */
+	uint32_t nmem;
+	uint32_t capmem;
+	struct tv *c;	   /* owned; centroid, open addressing by term */
+	uint32_t nc;	   /* terms in c */
+	uint32_t capc;	   /* slots in c: 0 or a power of two */
+	double norm2;	   /* squared length of the centroid */
+	double norm2n;	   /* squared length of its names channel */
+	uint32_t next;	   /* free list link */
+	uint32_t stamp;	   /* scratch: the add that last looked at it */
+	float sim;	   /* scratch: centroid similarity of this add */
+};
+
+/* An open-addressing map from a 64-bit key to a 32-bit value. */
+struct map {
+	uint64_t *keys; /* owned; 0 = empty */
+	uint32_t *vals; /* owned */
+	size_t cap;	/* power of two, or 0 */
+	size_t len;
+};
+
+/* One occurrence-summed term of the article being added. */
+struct tok {
+	uint32_t term;
+	float tf;      /* weighted occurrences */
+	uint8_t name;  /* written as a name in this article */
+	uint8_t flags; /* TERM_* of the occurrence (OR after merging) */
+};
+
+/* Experimental knobs, not (yet) in thread_conf. */
+struct tune {
+	double link_weight; /* share of the best member in the score */
+	double idf_floor;   /* added to log(N/df) */
+	double num_weight;  /* factor for terms with digits */
+	double tf_pow;	    /* sublinear tf: tf^tf_pow */
+	double size_bonus;  /* score bonus per log2(members) */
+	double names_mix;   /* share of the names channel in the score */
+	double lead;	    /* body tokens weigh 1 / (1 + position / lead) */
+	double name_learn;  /* learned nameness that makes a name */
+	double idf_pow;	    /* idf^idf_pow */
+};
+
+struct threader {
+	struct thread_conf conf;
+	struct tune tune;
+	struct terms *tk;
+
+	struct map dict;       /* term hash -> term id */
+	uint64_t *term_key;    /* owned; id -> term hash */
+	uint32_t *df;	       /* owned; id -> document frequency */
+	uint32_t *cap_seen;    /* owned; id -> times seen where case tells */
+	uint32_t *cap_upper;   /* owned; ... of which written capitalised */
+	struct plist *post;    /* owned; id -> postings */
+	uint32_t nterms;
+	uint32_t capterms;
+	uint64_t ndocs;	       /* articles added, ever */
+
+	struct art *arts;      /* owned; article slots */
+	uint32_t narts;	       /* slots in use or freed */
+	uint32_t caparts;
+	uint32_t art_free;     /* free list head or NONE */
+	uint32_t live_arts;
+	struct map amap;       /* hash of Message-ID -> article slot */
+
+	struct thr *thrs;      /* owned; thread slots */
+	uint32_t nthrs;
+	uint32_t capthrs;
+	uint32_t thr_free;     /* free list head or NONE */
+	uint32_t live_thrs;
+	uint32_t sweep;	       /* next thread slot the sweeper checks */
+
+	int64_t clock;	       /* newest article date seen */
+	uint32_t stamp;	       /* counts adds, for thr.stamp */
+
+	/* Scratch, reused by every add. */
+	struct tok *toks;      /* THREAD_TOKENS_MAX */
+	uint32_t ntoks;
+	float tok_weight;      /* weight of the span being scanned */
+	bool tok_body;	       /* the span is the body */
+	uint32_t tok_pos;      /* tokens seen in the span */
+	struct tv *vec;	       /* max_terms */
+	uint32_t *cand;	       /* THREAD_CAND_MAX */
+	char *refbuf;	       /* the parent id of a References link */
+	char *nearbuf;	       /* the nearest article of the last add */
+};
+
+void
+thread_conf_default(struct thread_conf *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->enabled = true;
+	tc->threshold = 0.20;
+	tc->window_s = 43200;
+	tc->title_weight = 2.0;
+	tc->body_weight = 1.0;
+	tc->name_weight = 1.5;
+	tc->max_terms = 48;
+	tc->df_max = 0.05;
+	tc->posts = false;
+}
+
+/* --- maps ------------------------------------------------------------ */
+
+static void map_put(struct map *m, uint64_t key, uint32_t val);
+
+static void
+map_grow(struct map *m)
+{
+	struct map old = *m;
+	size_t i;
+
+	m->cap = old.cap ? old.cap * 2 : 1024;
+	m->keys = xcalloc(m->cap, sizeof(*m->keys));
+	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	m->len = 0;
+	for (i = 0; i < old.cap; i++)
+		if (old.keys[i] != 0)
+			map_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+/* Insert (keys may repeat: Message-ID hashes are compared by the caller). */
+static void
+map_put(struct map *m, uint64_t key, uint32_t val)
+{
+	size_t i;
+
+	if ((m->len + 1) * 4 > m->cap * 3)
+		map_grow(m);
+	for (i = key & (m->cap - 1); m->keys[i] != 0; i = (i + 1) & (m->cap - 1))
+		;
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->len++;
+}
+
+/* Remove the entry at i, shifting later entries back (linear probing). */
+static void
+map_del_at(struct map *m, size_t i)
+{
+	size_t j = i, k;
+
+	m->keys[i] = 0;
+	m->len--;
+	for (;;) {
+		j = (j + 1) & (m->cap - 1);
+		if (m->keys[j] == 0)
+			return;
+		k = m->keys[j] & (m->cap - 1);
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->keys[j] = 0;
+			i = j;
+		}
+	}
+}
+
+static uint64_t
+key_of(const char *p, size_t len)
+{
+	uint64_t h = hash64(p, len, 0);
+
+	return h ? h : 1;
+}
+
+static void
+map_fini(struct map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* --- terms ----------------------------------------------------------- */
+
+static uint32_t
+term_id(struct threader *t, const char *p, size_t len)
+{
+	uint64_t key = key_of(p, len);
+	size_t i;
+	uint32_t id;
+
+	if (t->dict.cap) {
+		for (i = key & (t->dict.cap - 1); t->dict.keys[i] != 0;
+		     i = (i + 1) & (t->dict.cap - 1))
+			if (t->dict.keys[i] == key)
+				return t->dict.vals[i];
+	}
+	if (t->nterms == t->capterms) {
+		t->capterms = t->capterms ? t->capterms * 2 : 4096;
+		t->term_key = xreallocarray(t->term_key, t->capterms,
+		    sizeof(*t->term_key));
+		t->df = xreallocarray(t->df, t->capterms, sizeof(*t->df));
+		t->cap_seen = xreallocarray(t->cap_seen, t->capterms,
+		    sizeof(*t->cap_seen));
+		t->cap_upper = xreallocarray(t->cap_upper, t->capterms,
+		    sizeof(*t->cap_upper));
+		t->post = xreallocarray(t->post, t->capterms,
+		    sizeof(*t->post));
+	}
+	id = t->nterms++;
+	t->term_key[id] = key;
+	t->df[id] = 0;
+	t->cap_seen[id] = t->cap_upper[id] = 0;
+	memset(&t->post[id], 0, sizeof(t->post[id]));
+	map_put(&t->dict, key, id);
+	return id;
+}
+
+/* log(N/df) plus a floor, never negative, never NaN. */
+static double
+term_idf(const struct threader *t, uint32_t id)
+{
+	double n = (double)t->ndocs, df = t->df[id] ? t->df[id] : 1;
+
+	return pow(log((n + 1.0) / df) + t->tune.idf_floor, t->tune.idf_pow);
+}
+
+/* How much of a name the term is: the share of its case-telling
+ * occurrences written with a capital, 0 until seen twice. */
+static double
+term_nameness(const struct threader *t, uint32_t id)
+{
+	if (t->cap_seen[id] < 2)
+		return 0;
+	return (double)t->cap_upper[id] / t->cap_seen[id];
+}
+
+static int
+tok_cb(void *arg, const struct term *tm)
+{
+	struct threader *t = arg;
+	struct tok *k;
+
+	if (t->ntoks >= THREAD_TOKENS_MAX)
+		return 1;
+	k = &t->toks[t->ntoks++];
+	k->term = term_id(t, tm->p, tm->len);
+	k->tf = t->tok_weight;
+	if (t->tok_body && t->tune.lead > 0)
+		k->tf = (float)(k->tf / (1 + t->tok_pos / t->tune.lead));
+	t->tok_pos++;
+	k->flags = (uint8_t)tm->flags;
+	k->name = (tm->flags & (TERM_NUM | TERM_ALLCAPS)) != 0;
+	return 0;
+}
+
+/*
+ * Case tells something in a span written in sentence case, not in Title
+ * Case: count the capitalised non-initial words of toks[from..] and, in a
+ * sentence-case span, learn from them which terms are names.
+ */
+static void
+span_learn_case(struct threader *t, uint32_t from)
+{
+	uint32_t i, n = 0, caps = 0;
+	struct tok *k;
+
+	for (i = from; i < t->ntoks; i++) {
+		k = &t->toks[i];
+		if (k->flags & (TERM_INITIAL | TERM_NUM))
+			continue;
+		n++;
+		caps += (k->flags & TERM_CAP) != 0;
+	}
+	if (n < 3 || caps * 2 > n)
+		return;
+	for (i = from; i < t->ntoks; i++) {
+		k = &t->toks[i];
+		if (k->flags & (TERM_INITIAL | TERM_NUM))
+			continue;
+		if (k->flags & TERM_CAP)
+			k->name = 1;
+		if (t->cap_seen[k->term] < UINT32_MAX / 2) {
+			t->cap_seen[k->term]++;
+			t->cap_upper[k->term] += (k->flags & TERM_CAP) != 0;
+		}
+	}
+}
+
+static void
+scan_span(struct threader *t, const char *s, size_t len, double weight,
+    bool body)
+{
+	uint32_t from = t->ntoks;
+
+	if (s == NULL || len == 0 || weight <= 0)
+		return;
+	t->tok_weight = (float)weight;
+	t->tok_body = body;
+	t->tok_pos = 0;
+	terms_scan(t->tk, s, len, THREAD_TOKENS_MAX - t->ntoks, tok_cb, t);
+	span_learn_case(t, from);
+}
+
+static int
+tok_cmp(const void *a, const void *b)
+{
+	const struct tok *x = a, *y = b;
+
+	return x->term < y->term ? -1 : x->term > y->term;
+}
+
+/* Heavier first; ties by term id so the order is total. */
+static int
+tv_weight_cmp(const void *a, const void *b)
+{
+	const struct tv *x = a, *y = b;
+
+	if (x->w != y->w)
+		return x->w > y->w ? -1 : 1;
+	return x->term < y->term ? -1 : x->term > y->term;
+}
+
+static int
+tv_term_cmp(const void *a, const void *b)
+{
+	const struct tv *x = a, *y = b;
+
+	return x->term < y->term ? -1 : x->term > y->term;
+}
+
+/* Merge tokens by term (toks sorted), count document frequencies. */
+static uint32_t
+toks_merge(struct threader *t)
+{
+	uint32_t i, n = 0;
+
+	qsort(t->toks, t->ntoks, sizeof(*t->toks), tok_cmp);
+	for (i = 0; i < t->ntoks; i++) {
+		if (n > 0 && t->toks[n - 1].term == t->toks[i].term) {
+			t->toks[n - 1].tf += t->toks[i].tf;
+			t->toks[n - 1].name |= t->toks[i].name;
+			continue;
+		}
+		t->toks[n++] = t->toks[i];
+	}
+	for (i = 0; i < n; i++)
+		if (t->df[t->toks[i].term] < UINT32_MAX)
+			t->df[t->toks[i].term]++;
+	t->ndocs++;
+	return n;
+}
+
+/* Weights of the merged tokens: sublinear weighted occurrences times
+ * IDF, names and numbers boosted. */
+static void
+toks_weigh(struct threader *t, uint32_t n)
+{
+	uint32_t i;
+	double w, nm;
+
+	for (i = 0; i < n; i++) {
+		struct tok *k = &t->toks[i];
+
+		nm = term_nameness(t, k->term);
+		if (nm > 0 && nm >= t->tune.name_learn)
+			k->name = 1;
+		w = pow(k->tf, t->tune.tf_pow) * term_idf(t, k->term);
+		if (k->flags & TERM_NUM)
+			w *= t->tune.num_weight;
+		else if (k->name)
+			w *= t->conf.name_weight;
+		k->tf = isfinite(w) && w > 0 ? (float)w : 0;
+	}
+}
+
+/*
+ * The article's unit TF-IDF vector into t->vec, sorted by term: the
+ * max_terms heaviest terms, title above body. Returns its length (0: no
+ * usable words).
+ */
+static uint32_t
+make_vector(struct threader *t, const struct thread_item *it)
+{
+	const struct thread_conf *tc = &t->conf;
+	uint32_t i, n, nv = 0;
+	double norm = 0, nnorm = 0;
+
+	t->ntoks = 0;
+	if (it->title != NULL)
+		scan_span(t, it->title, strlen(it->title), tc->title_weight,
+		    false);
+	scan_span(t, it->text, it->text_len, tc->body_weight, true);
+	n = toks_merge(t);
+	toks_weigh(t, n);
+	for (i = 0; i < n; i++) {
+		if (!(t->toks[i].tf > 0))
+			continue;
+		t->vec[nv].term = t->toks[i].term;
+		t->vec[nv].w = t->toks[i].tf;
+		t->vec[nv++].wn = t->toks[i].name ? 1 : 0;
+	}
+	qsort(t->vec, nv, sizeof(*t->vec), tv_weight_cmp);
+	if (nv > tc->max_terms)
+		nv = tc->max_terms;
+	for (i = 0; i < nv; i++) {
+		norm += (double)t->vec[i].w * t->vec[i].w;
+		if (t->vec[i].wn > 0)
+			nnorm += (double)t->vec[i].w * t->vec[i].w;
+	}
+	if (!(norm > 0))
+		return 0;
+	norm = sqrt(norm);
+	nnorm = sqrt(nnorm);
+	for (i = 0; i < nv; i++) {
+		if (t->vec[i].wn > 0)
+			t->vec[i].wn = (float)(t->vec[i].w / nnorm);
+		t->vec[i].w = (float)(t->vec[i].w / norm);
+	}
+	qsort(t->vec, nv, sizeof(*t->vec), tv_term_cmp);
+	return nv;
+}
+
+/* --- centroids and postings ------------------------------------------ */
+
+static uint32_t
+cent_slot(const struct thr *th, uint32_t term)
+{
+	return (term * 2654435761u) & (th->capc - 1);
+}
+
+static const struct tv *
+cent_get(const struct thr *th, uint32_t term)
+{
+	uint32_t i;
+
+	if (th->capc == 0)
+		return NULL;
+	for (i = cent_slot(th, term); th->c[i].term != NONE;
+	     i = (i + 1) & (th->capc - 1))
+		if (th->c[i].term == term)
+			return &th->c[i];
+	return NULL;
+}
+
+static void
+cent_rehash(struct thr *th, uint32_t cap)
+{
+	struct tv *old = th->c;
+	uint32_t oldcap = th->capc, i, j;
+
+	th->c = xreallocarray(NULL, cap, sizeof(*th->c));
+	th->capc = cap;
+	for (i = 0; i < cap; i++)
+		th->c[i].term = NONE, th->c[i].w = th->c[i].wn = 0;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].term == NONE)
+			continue;
+		for (j = cent_slot(th, old[i].term); th->c[j].term != NONE;
+		     j = (j + 1) & (cap - 1))
+			;
+		th->c[j] = old[i];
+	}
+	free(old);
+}
+
+/* Add v's weights to the centroid; true when the term is new there. */
+static bool
+cent_add(struct thr *th, const struct tv *v)
+{
+	struct tv *c;
+	uint32_t i;
+	bool fresh = false;
+	double o, on;
+
+	if ((th->nc + 1) * 4 > th->capc * 3)
+		cent_rehash(th, th->capc ? th->capc * 2 : 16);
+	for (i = cent_slot(th, v->term); th->c[i].term != NONE;
+	     i = (i + 1) & (th->capc - 1))
+		if (th->c[i].term == v->term)
+			break;
+	c = &th->c[i];
+	if (c->term == NONE) {
+		c->term = v->term;
+		c->w = c->wn = 0;
+		th->nc++;
+		fresh = true;
+	}
+	o = c->w;
+	on = c->wn;
+	c->w += v->w;
+	c->wn += v->wn;
+	th->norm2 += (double)c->w * c->w - o * o;
+	th->norm2n += (double)c->wn * c->wn - on * on;
+	return fresh;
+}
+
+/* Keep the heaviest three quarters of a centroid that grew too large. */
+static void
+cent_prune(struct thr *th)
+{
+	struct tv *all = xreallocarray(NULL, th->nc, sizeof(*all));
+	uint32_t i, n = 0, keep = THREAD_CENT_MAX * 3 / 4;
+
+	for (i = 0; i < th->capc; i++)
+		if (th->c[i].term != NONE)
+			all[n++] = th->c[i];
+	qsort(all, n, sizeof(*all), tv_weight_cmp);
+	for (i = 0; i < th->capc; i++)
+		th->c[i].term = NONE, th->c[i].w = th->c[i].wn = 0;
+	th->nc = 0;
+	th->norm2 = th->norm2n = 0;
+	for (i = 0; i < n && i < keep; i++)
+		(void)cent_add(th, &all[i]);
+	free(all);
+}
+
+static void
+post_add(struct threader *t, uint32_t term, uint32_t slot)
+{
+	struct plist *pl = &t->post[term];
+
+	if (pl->len == pl->cap) {
+		pl->cap = pl->cap ? pl->cap * 2 : 4;
+		pl->p = xreallocarray(pl->p, pl->cap, sizeof(*pl->p));
+	}
+	pl->p[pl->len].slot = slot;
+	pl->p[pl->len].gen = t->thrs[slot].gen;
+	pl->len++;
+}
+
+/* Add a unit vector to a thread's centroid and index its new terms. */
+static void
+thr_absorb(struct threader *t, uint32_t slot, const struct tv *v,
+    uint32_t nv)
+{
+	struct thr *th = &t->thrs[slot];
+	uint32_t i;
+
+	for (i = 0; i < nv; i++)
+		if (cent_add(th, &v[i]))
+			post_add(t, v[i].term, slot);
+	if (th->nc > THREAD_CENT_MAX)
+		cent_prune(th);
+}
+
+/* --- articles and threads -------------------------------------------- */
+
+static uint32_t
+art_find(const struct threader *t, const char *msgid, size_t len)
+{
+	const struct map *m = &t->amap;
+	uint64_t key;
+	size_t i;
+	const char *id;
+
+	if (m->cap == 0)
+		return NONE;
+	key = key_of(msgid, len);
+	for (i = key & (m->cap - 1); m->keys[i] != 0;
+	     i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] != key)
+			continue;
+		id = t->arts[m->vals[i]].msgid;
+		if (strncmp(id, msgid, len) == 0 && id[len] == '\0')
+			return m->vals[i];
+	}
+	return NONE;
+}
+
+static uint32_t
+art_new(struct threader *t, const char *msgid, uint32_t thread,
+    uint32_t nv)
+{
+	struct art *a;
+	uint32_t slot;
+
+	if (t->art_free != NONE) {
+		slot = t->art_free;
+		t->art_free = t->arts[slot].next;
+	} else {
+		if (t->narts == t->caparts) {
+			t->caparts = t->caparts ? t->caparts * 2 : 1024;
+			t->arts = xreallocarray(t->arts, t->caparts,
+			    sizeof(*t->arts));
+		}
+		slot = t->narts++;
+	}
+	a = &t->arts[slot];
+	memset(a, 0, sizeof(*a));
+	a->msgid = xstrdup(msgid);
+	a->thread = thread;
+	a->parent = NONE;
+	a->next = NONE;
+	a->nv = nv;
+	a->v = xreallocarray(NULL, nv, sizeof(*a->v));
+	memcpy(a->v, t->vec, nv * sizeof(*a->v));
+	map_put(&t->amap, key_of(msgid, strlen(msgid)), slot);
+	t->live_arts++;
+	return slot;
+}
+
+static void
+art_drop(struct threader *t, uint32_t slot)
+{
+	struct art *a = &t->arts[slot];
+	struct map *m = &t->amap;
+	uint64_t key = key_of(a->msgid, strlen(a->msgid));
+	size_t i;
+
+	for (i = key & (m->cap - 1); m->keys[i] != 0;
+	     i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key && m->vals[i] == slot) {
+			map_del_at(m, i);
+			break;
+		}
+	}
+	free(a->msgid);
+	free(a->refs);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+	a->next = t->art_free;
+	t->art_free = slot;
+	t->live_arts--;
+}
+
+static uint32_t
+thr_new(struct threader *t, int64_t date)
+{
+	struct thr *th;
+	uint32_t slot, gen = 0;
+
+	if (t->thr_free != NONE) {
+		slot = t->thr_free;
+		t->thr_free = t->thrs[slot].next;
+		gen = t->thrs[slot].gen;
+	} else {
+		if (t->nthrs == t->capthrs) {
+			t->capthrs = t->capthrs ? t->capthrs * 2 : 1024;
+			t->thrs = xreallocarray(t->thrs, t->capthrs,
+			    sizeof(*t->thrs));
+		}
+		slot = t->nthrs++;
+	}
+	th = &t->thrs[slot];
+	memset(th, 0, sizeof(*th));
+	th->gen = gen;
+	th->live = true;
+	th->root = NONE;
+	th->newest = date;
+	th->next = NONE;
+	t->live_thrs++;
+	return slot;
+}
+
+static void
+thr_join(struct threader *t, uint32_t slot, uint32_t art, int64_t date)
+{
+	struct thr *th = &t->thrs[slot];
+
+	if (th->nmem == th->capmem) {
+		th->capmem = th->capmem ? th->capmem * 2 : 4;
+		th->mem = xreallocarray(th->mem, th->capmem, sizeof(*th->mem));
+	}
+	th->mem[th->nmem++] = art;
+	if (date > th->newest)
+		th->newest = date;
+	if (th->root == NONE && th->root_id == NULL)
+		th->root = art;
+	thr_absorb(t, slot, t->arts[art].v, t->arts[art].nv);
+}
+
+/* Forget a thread and its articles; its postings go stale. */
+static void
+thr_kill(struct threader *t, uint32_t slot)
+{
+	struct thr *th = &t->thrs[slot];
+	uint32_t i, gen = th->gen + 1;
+
+	for (i = 0; i < th->nmem; i++)
+		art_drop(t, th->mem[i]);
+	free(th->mem);
+	free(th->c);
+	free(th->root_id);
+	memset(th, 0, sizeof(*th));
+	th->gen = gen;
+	th->next = t->thr_free;
+	t->thr_free = slot;
+	t->live_thrs--;
+}
+
+static bool
+thr_in_window(const struct threader *t, const struct thr *th, int64_t date)
+{
+	return t->conf.window_s <= 0 || th->newest >= date - t->conf.window_s;
+}
+
+/* Check two thread slots per add: forget threads out of the window (by
+ * the clock), or any but keep when too many articles are live. */
+static void
+sweep(struct threader *t, uint32_t keep)
+{
+	struct thr *th;
+	uint32_t k, s;
+
+	for (k = 0; k < 2 && t->nthrs > 0; k++) {
+		if (t->sweep >= t->nthrs)
+			t->sweep = 0;
+		s = t->sweep++;
+		th = &t->thrs[s];
+		if (!th->live || s == keep)
+			continue;
+		if (!thr_in_window(t, th, t->clock) ||
+		    t->live_arts > THREAD_LIVE_MAX)
+			thr_kill(t, s);
+	}
+}
+
+static const char *
+thr_root_id(const struct threader *t, const struct thr *th)
+{
+	if (th->root_id != NULL)
+		return th->root_id;
+	return th->root != NONE ? t->arts[th->root].msgid : "";
+}
+
+/* --- choosing the thread --------------------------------------------- */
+
+struct probe {
+	uint32_t term;
+	uint32_t df;
+};
+
+static int
+probe_cmp(const void *a, const void *b)
+{
+	const struct probe *x = a, *y = b;
+
+	if (x->df != y->df)
+		return x->df < y->df ? -1 : 1;
+	return x->term < y->term ? -1 : x->term > y->term;
+}
+
+/* Walk one posting list: collect live threads in the window, drop stale
+ * entries. Returns the number of candidates now in t->cand. */
+static uint32_t
+probe_term(struct threader *t, uint32_t term, int64_t date, uint32_t nc)
+{
+	struct plist *pl = &t->post[term];
+	uint32_t j, w = 0;
+	struct thr *th;
+
+	for (j = 0; j < pl->len; j++) {
+		th = &t->thrs[pl->p[j].slot];
+		if (th->gen != pl->p[j].gen || !th->live)
+			continue;
+		pl->p[w++] = pl->p[j];
+		if (th->stamp == t->stamp || !thr_in_window(t, th, date) ||
+		    nc >= THREAD_CAND_MAX)
+			continue;
+		th->stamp = t->stamp;
+		t->cand[nc++] = pl->p[j].slot;
+	}
+	pl->len = w;
+	return nc;
+}
+
+/* Candidate threads: those sharing a term with the article, probing the
+ * rarest terms first and skipping very common ones. */
+static uint32_t
+gather(struct threader *t, uint32_t nv, int64_t date)
+{
+	struct probe pr[THREAD_TOKENS_MAX];
+	double limit = t->conf.df_max * t->live_thrs;
+	uint32_t i, nc = 0;
+
+	for (i = 0; i < nv; i++) {
+		pr[i].term = t->vec[i].term;
+		pr[i].df = t->df[t->vec[i].term];
+	}
+	qsort(pr, nv, sizeof(*pr), probe_cmp);
+	if (limit < 16)
+		limit = 16;
+	for (i = 0; i < nv; i++) {
+		if (i >= THREAD_PROBE_MIN && t->post[pr[i].term].len > limit)
+			continue;
+		nc = probe_term(t, pr[i].term, date, nc);
+	}
+	return nc;
+}
+
+static double
+vec_dot(const struct tv *a, uint32_t na, const struct tv *b, uint32_t nb)
+{
+	uint32_t i = 0, j = 0;
+	double s = 0;
+
+	while (i < na && j < nb) {
+		if (a[i].term < b[j].term)
+			i++;
+		else if (a[i].term > b[j].term)
+			j++;
+		else
+			s += (double)a[i++].w * b[j++].w;
+	}
+	return s;
+}
+
+static double
+clamp01(double x)
+{
+	return isfinite(x) && x > 0 ? (x > 1 ? 1 : x) : 0;
+}
+
+/* Cosine of the article and a centroid, mixed with the cosine of their
+ * names channels when the article has names. */
+static double
+cent_sim(const struct threader *t, const struct thr *th, uint32_t nv)
+{
+	double dot = 0, dotn = 0, s, m = t->tune.names_mix;
+	const struct tv *c;
+	uint32_t i;
+	bool names = false;
+
+	if (!(th->norm2 > 0))
+		return 0;
+	for (i = 0; i < nv; i++) {
+		names |= t->vec[i].wn > 0;
+		if ((c = cent_get(th, t->vec[i].term)) == NULL)
+			continue;
+		dot += (double)t->vec[i].w * c->w;
+		dotn += (double)t->vec[i].wn * c->wn;
+	}
+	s = clamp01(dot / sqrt(th->norm2));
+	if (!names || m <= 0)
+		return s;
+	dotn = th->norm2n > 0 ? clamp01(dotn / sqrt(th->norm2n)) : 0;
+	return (1 - m) * s + m * dotn;
+}
+
+/* The member most similar to the article (first of equals), its cosine. */
+static uint32_t
+best_member(const struct threader *t, const struct thr *th, uint32_t nv,
+    double *sim)
+{
+	uint32_t i, best = NONE;
+	double s, bs = -1;
+
+	for (i = 0; i < th->nmem; i++) {
+		const struct art *a = &t->arts[th->mem[i]];
+
+		s = vec_dot(t->vec, nv, a->v, a->nv);
+		if (s > bs) {
+			bs = s;
+			best = th->mem[i];
+		}
+	}
+	*sim = bs > 0 ? (bs > 1 ? 1 : bs) : 0;
+	return best;
+}
+
+struct choice {
+	uint32_t thread; /* thread slot or NONE */
+	uint32_t parent; /* article slot */
+	double score;
+};
+
+/* The thread most similar to the article in t->vec (NONE: no candidate)
+ * and its member most similar to the article. */
+static struct choice
+choose(struct threader *t, uint32_t nv, int64_t date)
+{
+	struct choice best = {NONE, NONE, 0};
+	uint32_t top[THREAD_TOPK], ntop = 0, i, j, nc, p;
+	double a = t->tune.link_weight, ms, s;
+	struct thr *th;
+
+	nc = gather(t, nv, date);
+	for (i = 0; i < nc; i++) {
+		th = &t->thrs[t->cand[i]];
+		th->sim = (float)cent_sim(t, th, nv);
+		/* Insertion into the top list, best first, stable. */
+		for (j = ntop; j > 0; j--) {
+			if (t->thrs[top[j - 1]].sim >= th->sim)
+				break;
+			if (j < THREAD_TOPK)
+				top[j] = top[j - 1];
+		}
+		if (j < THREAD_TOPK) {
+			top[j] = t->cand[i];
+			if (ntop < THREAD_TOPK)
+				ntop++;
+		}
+	}
+	for (i = 0; i < ntop; i++) {
+		th = &t->thrs[top[i]];
+		p = best_member(t, th, nv, &ms);
+		s = (1 - a) * th->sim + a * ms;
+		if (th->nmem > 1)
+			s += t->tune.size_bonus * log2((double)th->nmem);
+		if (p != NONE && s > best.score) {
+			best.thread = top[i];
+			best.parent = p;
+			best.score = s;
+		}
+	}
+	if (best.score > 1)
+		best.score = 1;
+	return best;
+}
+
+/* --- adding ---------------------------------------------------------- */
+
+/* Message-IDs in a References header, at most max: the first and the
+ * last max - 1. Slices point into refs. */
+static size_t
+refs_parse(const char *refs, struct str *ids, size_t max)
+{
+	const char *p = refs, *e;
+	size_t n = 0;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n' ||
+		    *p == '\r')
+			p++;
+		if (*p != '<') {
+			while (*p != '\0' && *p != ' ' && *p != '\t')
+				p++;
+			continue;
+		}
+		for (e = p + 1; *e != '\0' && *e != '>' && *e != '<' &&
+		     *e != ' ' && *e != '\t';
+		     e++)
+			;
+		if (*e == '>' && (size_t)(e + 1 - p) <= THREAD_MSGID_MAX) {
+			if (n == max) {
+				memmove(ids + 1, ids + 2,
+				    (max - 2) * sizeof(*ids));
+				n--;
+			}
+			ids[n].p = p;
+			ids[n++].len = (size_t)(e + 1 - p);
+		}
+		p = *e == '>' ? e + 1 : e;
+	}
+	return n;
+}
+
+static void
+link_out(struct threader *t, uint32_t slot, struct thread_link *out)
+{
+	const struct art *a = &t->arts[slot];
+	struct str ids[2];
+	size_t n;
+
+	out->how = (enum thread_how)a->how;
+	out->root = thr_root_id(t, &t->thrs[a->thread]);
+	out->score = a->how == THREAD_REFS ? 0 : a->score;
+	out->parent = NULL;
+	out->nearest = NULL;
+	if (a->how == THREAD_NEW) {
+		out->root = a->msgid;
+	} else if (a->how == THREAD_SIMILAR && a->parent != NONE) {
+		out->parent = t->arts[a->parent].msgid;
+	} else if (a->how == THREAD_REFS && a->refs != NULL &&
+	    (n = refs_parse(a->refs, ids, NG_NELEM(ids))) > 0) {
+		free(t->refbuf);
+		t->refbuf = xstrndup(ids[n - 1].p, ids[n - 1].len);
+		out->parent = t->refbuf;
+	}
+}
+
+/* An article with References: join the thread of the nearest known
+ * ancestor, else a thread rooted at its first reference. */
+static uint32_t
+add_refs(struct threader *t, const struct thread_item *it, uint32_t nv,
+    const struct str *ids, size_t nids)
+{
+	uint32_t th = NONE, slot, anc = NONE;
+	size_t i;
+
+	for (i = nids; i > 0 && anc == NONE; i--)
+		anc = art_find(t, ids[i - 1].p, ids[i - 1].len);
+	if (anc != NONE) {
+		th = t->arts[anc].thread;
+	} else {
+		th = thr_new(t, it->date);
+		t->thrs[th].root_id = xstrndup(ids[0].p, ids[0].len);
+	}
+	slot = art_new(t, it->msgid, th, nv);
+	t->arts[slot].how = THREAD_REFS;
+	t->arts[slot].refs = xstrdup(it->references);
+	if (anc != NONE && i + 1 == nids)
+		t->arts[slot].parent = anc;
+	thr_join(t, th, slot, it->date);
+	return slot;
+}
+
+static uint32_t
+add_similar(struct threader *t, const struct thread_item *it, uint32_t nv)
+{
+	struct choice c = {NONE, NONE, 0};
+	uint32_t slot;
+
+	if (nv > 0 && !it->no_similar)
+		c = choose(t, nv, it->date);
+	free(t->nearbuf);
+	t->nearbuf = NULL;
+	if (c.thread == NONE || !(c.score >= t->conf.threshold)) {
+		if (c.thread != NONE)
+			t->nearbuf = xstrdup(t->arts[c.parent].msgid);
+		c.thread = thr_new(t, it->date);
+		slot = art_new(t, it->msgid, c.thread, nv);
+		t->arts[slot].how = THREAD_NEW;
+		t->arts[slot].score = (float)c.score;
+	} else {
+		slot = art_new(t, it->msgid, c.thread, nv);
+		t->arts[slot].how = THREAD_SIMILAR;
+		t->arts[slot].parent = c.parent;
+		t->arts[slot].score = (float)c.score;
+	}
+	thr_join(t, c.thread, slot, it->date);
+	return slot;
+}
+
+int
+thread_add(struct threader *t, const struct thread_item *it,
+    struct thread_link *out)
+{
+	struct str ids[THREAD_REFS_IN];
+	size_t nids = 0, len;
+	uint32_t nv, slot;
+	int64_t step;
+
+	if (it->msgid == NULL || (len = strlen(it->msgid)) == 0 ||
+	    len > THREAD_MSGID_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((slot = art_find(t, it->msgid, len)) != NONE) {
+		link_out(t, slot, out);
+		errno = EEXIST;
+		return -1;
+	}
+	/* The clock moves on by at most one window per article, so one
+	 * article with a date far in the future cannot expire everything. */
+	step = t->conf.window_s > 0 ? t->conf.window_s : INT64_MAX / 4;
+	if (t->ndocs == 0)
+		t->clock = it->date;
+	else if (it->date > t->clock)
+		t->clock = it->date - t->clock > step ? t->clock + step
+						      : it->date;
+	t->stamp++;
+	nv = make_vector(t, it);
+	if (it->references != NULL)
+		nids = refs_parse(it->references, ids, THREAD_REFS_IN);
+	if (nids > 0)
+		slot = add_refs(t, it, nv, ids, nids);
+	else
+		slot = add_similar(t, it, nv);
+	link_out(t, slot, out);
+	if (out->how == THREAD_NEW)
+		out->nearest = t->nearbuf;
+	sweep(t, t->arts[slot].thread);
+	return 0;
+}
+
+/* --- References -------------------------------------------------------- */
+
+/* Append ids as a References value: the first id, then as many of the
+ * last ones as fit in THREAD_REFS_MAX ids and THREAD_REFS_OCTETS. */
+static void
+refs_emit(const struct str *ids, size_t n, struct buf *out)
+{
+	size_t i, from = n, count = 1, octets;
+
+	if (n == 0)
+		return;
+	octets = ids[0].len;
+	while (from > 1 && count < THREAD_REFS_MAX &&
+	    octets + 1 + ids[from - 1].len <= THREAD_REFS_OCTETS) {
+		from--;
+		count++;
+		octets += 1 + ids[from].len;
+	}
+	buf_append(out, ids[0].p, ids[0].len);
+	for (i = from; i < n; i++) {
+		buf_putc(out, ' ');
+		buf_append(out, ids[i].p, ids[i].len);
+	}
+}
+
+int
+thread_references(struct threader *t, const char *msgid, struct buf *out)
+{
+	struct str ids[THREAD_REFS_IN + THREAD_REFS_MAX + 1];
+	uint32_t chain[THREAD_REFS_MAX], slot, n = 0, i;
+	size_t nids = 0;
+	const struct art *a;
+
+	if ((slot = art_find(t, msgid, strlen(msgid))) == NONE) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* Walk up similarity links; stop at a root, at an article with
+	 * References of its own, or after THREAD_REFS_MAX steps. */
+	for (;;) {
+		a = &t->arts[slot];
+		chain[n++] = slot;
+		if (a->how != THREAD_SIMILAR || a->parent == NONE ||
+		    n == THREAD_REFS_MAX)
+			break;
+		slot = a->parent;
+	}
+	if (a->how == THREAD_REFS && a->refs != NULL) {
+		nids = refs_parse(a->refs, ids, THREAD_REFS_IN);
+	} else if (a->how == THREAD_SIMILAR) {
+		ids[0].p = thr_root_id(t, &t->thrs[a->thread]);
+		ids[0].len = strlen(ids[0].p);
+		nids = ids[0].len > 0;
+	}
+	for (i = n; i > 0; i--) {
+		ids[nids].p = t->arts[chain[i - 1]].msgid;
+		ids[nids].len = strlen(ids[nids].p);
+		nids++;
+	}
+	refs_emit(ids, nids, out);
+	return 0;
+}
+
+/* --- life cycle, statistics, tuning ------------------------------------ */
+
+struct threader *
+thread_new(const struct thread_conf *tc)
+{
+	struct threader *t = xcalloc(1, sizeof(*t));
+
+	t->conf = *tc;
+	if (t->conf.max_terms == 0)
+		t->conf.max_terms = 1;
+	if (t->conf.max_terms > THREAD_TOKENS_MAX)
+		t->conf.max_terms = THREAD_TOKENS_MAX;
+	t->tune.link_weight = 0.5;
+	t->tune.idf_floor = 0;
+	t->tune.num_weight = 1.5;
+	t->tune.tf_pow = 0.5;
+	t->tune.size_bonus = 0;
+	t->tune.names_mix = 0;
+	t->tune.lead = 0;
+	t->tune.name_learn = 0.5;
+	t->tune.idf_pow = 1;
+	t->tk = terms_new("english");
+	t->art_free = t->thr_free = NONE;
+	t->toks = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->toks));
+	t->vec = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->vec));
+	t->cand = xreallocarray(NULL, THREAD_CAND_MAX, sizeof(*t->cand));
+	return t;
+}
+
+int
+thread_tune_set(struct threader *t, const char *name, double v)
+{
+	if (strcmp(name, "link_weight") == 0)
+		t->tune.link_weight = v;
+	else if (strcmp(name, "idf_floor") == 0)
+		t->tune.idf_floor = v;
+	else if (strcmp(name, "num_weight") == 0)
+		t->tune.num_weight = v;
+	else if (strcmp(name, "tf_pow") == 0)
+		t->tune.tf_pow = v;
+	else if (strcmp(name, "size_bonus") == 0)
+		t->tune.size_bonus = v;
+	else if (strcmp(name, "names_mix") == 0)
+		t->tune.names_mix = v;
+	else if (strcmp(name, "lead") == 0)
+		t->tune.lead = v;
+	else if (strcmp(name, "name_learn") == 0)
+		t->tune.name_learn = v;
+	else if (strcmp(name, "idf_pow") == 0)
+		t->tune.idf_pow = v;
+	else
+		return -1;
+	return 0;
+}
+
+/* Drop all state, keep the settings and scratch space. Safe on a state
+ * that a failed load left inconsistent: it frees slot by slot. */
+static void
+thread_clear(struct threader *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->narts; i++) {
+		free(t->arts[i].msgid);
+		free(t->arts[i].refs);
+		free(t->arts[i].v);
+	}
+	for (i = 0; i < t->nthrs; i++) {
+		free(t->thrs[i].mem);
+		free(t->thrs[i].c);
+		free(t->thrs[i].root_id);
+	}
+	for (i = 0; i < t->nterms; i++)
+		free(t->post[i].p);
+	free(t->term_key);
+	free(t->df);
+	free(t->cap_seen);
+	free(t->cap_upper);
+	free(t->post);
+	free(t->arts);
+	free(t->thrs);
+	free(t->refbuf);
+	free(t->nearbuf);
+	map_fini(&t->dict);
+	map_fini(&t->amap);
+	t->term_key = NULL;
+	t->df = t->cap_seen = t->cap_upper = NULL;
+	t->post = NULL;
+	t->arts = NULL;
+	t->thrs = NULL;
+	t->refbuf = t->nearbuf = NULL;
+	t->nterms = t->capterms = 0;
+	t->narts = t->caparts = t->live_arts = 0;
+	t->nthrs = t->capthrs = t->live_thrs = 0;
+	t->art_free = t->thr_free = NONE;
+	t->ndocs = 0;
+	t->clock = 0;
+	t->stamp = t->sweep = 0;
+}
+
+void
+thread_free(struct threader *t)
+{
+	if (t == NULL)
+		return;
+	thread_clear(t);
+	terms_free(t->tk);
+	free(t->toks);
+	free(t->vec);
+	free(t->cand);
+	free(t);
+}
+
+void
+thread_stats(const struct threader *t, struct thread_stats *st)
+{
+	size_t m = 0;
+	uint32_t i;
+
+	m += t->capterms * (sizeof(*t->term_key) + sizeof(*t->df) +
+			       2 * sizeof(*t->cap_seen) + sizeof(*t->post));
+	m += t->dict.cap * 12 + t->amap.cap * 12;
+	for (i = 0; i < t->nterms; i++)
+		m += t->post[i].cap * sizeof(struct post);
+	m += t->caparts * sizeof(struct art);
+	for (i = 0; i < t->narts; i++)
+		if (t->arts[i].msgid != NULL)
+			m += strlen(t->arts[i].msgid) + 1 +
+			    t->arts[i].nv * sizeof(struct tv) +
+			    (t->arts[i].refs ? strlen(t->arts[i].refs) + 1 : 0);
+	m += t->capthrs * sizeof(struct thr);
+	for (i = 0; i < t->nthrs; i++)
+		m += t->thrs[i].capmem * sizeof(uint32_t) +
+		    t->thrs[i].capc * sizeof(struct tv);
+	st->articles = t->ndocs;
+	st->live_articles = t->live_arts;
+	st->live_threads = t->live_thrs;
+	st->terms = t->nterms;
+	st->mem_bytes = m;
+}
+
+/* --- saving and loading ------------------------------------------------ */
+
+/*
+ * The saved state, all integers little-endian, floats as their IEEE bits:
+ *   "NGTHRD01" u32 version
+ *   u64 ndocs  i64 clock  u32 stamp  u32 sweep
+ *   u32 nterms, per term: u64 key u32 df u32 cap_seen u32 cap_upper
+ *       u32 npost, npost x (u32 slot, u32 gen)
+ *   u32 narts u32 art_free u32 live_arts, per slot: u8 used, then
+ *       used:   str msgid, str refs, u32 nv, nv x (u32 term f32 w f32 wn),
+ *               u32 thread u32 parent f32 score u8 how
+ *       free:   u32 next
+ *   u32 nthrs u32 thr_free u32 live_thrs, per slot: u32 gen u8 live, then
+ *       live:   str root_id, u32 root i64 newest u32 nmem nmem x u32,
+ *               u32 capc u32 nc f64 norm2 f64 norm2n u32 stamp,
+ *               capc x (u32 term f32 w f32 wn)
+ *       free:   u32 next
+ *   u64 FNV-1a of everything before it
+ * A str is u32 length then the octets; length 0xFFFFFFFF is NULL.
+ */
+#define THREAD_MAGIC "NGTHRD01"
+#define THREAD_VERSION 1
+#define STR_NULL 0xFFFFFFFFu
+
+static void
+put_u32(struct buf *b, uint32_t v)
+{
+	unsigned char p[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+	buf_append(b, p, 4);
+}
+
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	put_u32(b, (uint32_t)v);
+	put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void
+put_f32(struct buf *b, float f)
+{
+	uint32_t v;
+
+	memcpy(&v, &f, 4);
+	put_u32(b, v);
+}
+
+static void
+put_f64(struct buf *b, double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, 8);
+	put_u64(b, v);
+}
+
+static void
+put_str(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		put_u32(b, STR_NULL);
+		return;
+	}
+	put_u32(b, (uint32_t)strlen(s));
+	buf_puts(b, s);
+}
+
+static void
+put_tv(struct buf *b, const struct tv *v)
+{
+	put_u32(b, v->term);
+	put_f32(b, v->w);
+	put_f32(b, v->wn);
+}
+
+static void
+save_terms(const struct threader *t, struct buf *b)
+{
+	uint32_t i, j;
+
+	put_u32(b, t->nterms);
+	for (i = 0; i < t->nterms; i++) {
+		put_u64(b, t->term_key[i]);
+		put_u32(b, t->df[i]);
+		put_u32(b, t->cap_seen[i]);
+		put_u32(b, t->cap_upper[i]);
+		put_u32(b, t->post[i].len);
+		for (j = 0; j < t->post[i].len; j++) {
+			put_u32(b, t->post[i].p[j].slot);
+			put_u32(b, t->post[i].p[j].gen);
+		}
+	}
+}
+
+static void
+save_arts(const struct threader *t, struct buf *b)
+{
+	const struct art *a;
+	uint32_t i, j;
+
+	put_u32(b, t->narts);
+	put_u32(b, t->art_free);
+	put_u32(b, t->live_arts);
+	for (i = 0; i < t->narts; i++) {
+		a = &t->arts[i];
+		buf_putc(b, a->msgid != NULL);
+		if (a->msgid == NULL) {
+			put_u32(b, a->next);
+			continue;
+		}
+		put_str(b, a->msgid);
+		put_str(b, a->refs);
+		put_u32(b, a->nv);
+		for (j = 0; j < a->nv; j++)
+			put_tv(b, &a->v[j]);
+		put_u32(b, a->thread);
+		put_u32(b, a->parent);
+		put_f32(b, a->score);
+		buf_putc(b, a->how);
+	}
+}
+
+static void
+save_thrs(const struct threader *t, struct buf *b)
+{
+	const struct thr *th;
+	uint32_t i, j;
+
+	put_u32(b, t->nthrs);
+	put_u32(b, t->thr_free);
+	put_u32(b, t->live_thrs);
+	for (i = 0; i < t->nthrs; i++) {
+		th = &t->thrs[i];
+		put_u32(b, th->gen);
+		buf_putc(b, th->live);
+		if (!th->live) {
+			put_u32(b, th->next);
+			continue;
+		}
+		put_str(b, th->root_id);
+		put_u32(b, th->root);
+		put_u64(b, (uint64_t)th->newest);
+		put_u32(b, th->nmem);
+		for (j = 0; j < th->nmem; j++)
+			put_u32(b, th->mem[j]);
+		put_u32(b, th->capc);
+		put_u32(b, th->nc);
+		put_f64(b, th->norm2);
+		put_f64(b, th->norm2n);
+		put_u32(b, th->stamp);
+		for (j = 0; j < th->capc; j++)
+			put_tv(b, &th->c[j]);
+	}
+}
+
+void
+thread_save(const struct threader *t, struct buf *out)
+{
+	size_t start = out->len;
+
+	buf_append(out, THREAD_MAGIC, 8);
+	put_u32(out, THREAD_VERSION);
+	put_u64(out, t->ndocs);
+	put_u64(out, (uint64_t)t->clock);
+	put_u32(out, t->stamp);
+	put_u32(out, t->sweep);
+	save_terms(t, out);
+	save_arts(t, out);
+	save_thrs(t, out);
+	if (out->err == 0)
+		put_u64(out, hash64(out->data + start, out->len - start, 0));
+}
+
+/* A bounds-checked reader: any short read sets bad and yields zeros. */
+struct rd {
+	const unsigned char *p;
+	size_t len;
+	size_t off;
+	bool bad;
+};
+
+static const unsigned char *
+rd_take(struct rd *r, size_t n)
+{
+	const unsigned char *p;
+
+	if (r->bad || n > r->len - r->off) {
+		r->bad = true;
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+static uint32_t
+get_u32(struct rd *r)
+{
+	const unsigned char *p = rd_take(r, 4);
+
+	if (p == NULL)
+		return 0;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get_u64(struct rd *r)
+{
+	uint64_t lo = get_u32(r);
+
+	return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static uint8_t
+get_u8(struct rd *r)
+{
+	const unsigned char *p = rd_take(r, 1);
+
+	return p ? p[0] : 0;
+}
+
+static float
+get_f32(struct rd *r)
+{
+	uint32_t v = get_u32(r);
+	float f;
+
+	memcpy(&f, &v, 4);
+	if (!isfinite(f))
+		r->bad = true;
+	return f;
+}
+
+static double
+get_f64(struct rd *r)
+{
+	uint64_t v = get_u64(r);
+	double d;
+
+	memcpy(&d, &v, 8);
+	if (!isfinite(d))
+		r->bad = true;
+	return d;
+}
+
+/* A string of at most max octets (no NUL inside), or NULL. */
+static char *
+get_str(struct rd *r, size_t max, bool nullable)
+{
+	uint32_t n = get_u32(r);
+	const unsigned char *p;
+
+	if (n == STR_NULL && nullable && !r->bad)
+		return NULL;
+	if (n == 0 || n > max || (p = rd_take(r, n)) == NULL ||
+	    memchr(p, '\0', n) != NULL) {
+		r->bad = true;
+		return NULL;
+	}
+	return xstrndup((const char *)p, n);
+}
+
+/* A count that the remaining bytes can hold at min_size bytes each. */
+static uint32_t
+get_count(struct rd *r, size_t min_size)
+{
+	uint32_t n = get_u32(r);
+
+	if (r->bad || n > (r->len - r->off) / min_size)
+		r->bad = true;
+	return r->bad ? 0 : n;
+}
+
+static void
+get_tv(struct rd *r, struct tv *v)
+{
+	v->term = get_u32(r);
+	v->w = get_f32(r);
+	v->wn = get_f32(r);
+}
+
+static void
+load_terms(struct threader *t, struct rd *r)
+{
+	uint32_t n = get_count(r, 24), i, j;
+	struct plist *pl;
+
+	t->capterms = n;
+	t->term_key = xreallocarray(NULL, n, sizeof(*t->term_key));
+	t->df = xreallocarray(NULL, n, sizeof(*t->df));
+	t->cap_seen = xreallocarray(NULL, n, sizeof(*t->cap_seen));
+	t->cap_upper = xreallocarray(NULL, n, sizeof(*t->cap_upper));
+	t->post = xcalloc(n, sizeof(*t->post));
+	for (i = 0; i < n && !r->bad; i++) {
+		t->nterms++;
+		t->term_key[i] = get_u64(r);
+		t->df[i] = get_u32(r);
+		t->cap_seen[i] = get_u32(r);
+		t->cap_upper[i] = get_u32(r);
+		pl = &t->post[i];
+		pl->len = pl->cap = get_count(r, 8);
+		pl->p = xreallocarray(NULL, pl->cap, sizeof(*pl->p));
+		for (j = 0; j < pl->len; j++) {
+			pl->p[j].slot = get_u32(r);
+			pl->p[j].gen = get_u32(r);
+		}
+		if (t->term_key[i] == 0)
+			r->bad = true;
+		else
+			map_put(&t->dict, t->term_key[i], i);
+	}
+}
+
+static void
+load_art(struct threader *t, struct rd *r, struct art *a)
+{
+	uint32_t j;
+
+	a->msgid = get_str(r, THREAD_MSGID_MAX, false);
+	a->refs = get_str(r, 1 << 20, true);
+	a->nv = get_count(r, 12);
+	if (a->nv > THREAD_TOKENS_MAX)
+		r->bad = true;
+	a->v = xreallocarray(NULL, r->bad ? 0 : a->nv, sizeof(*a->v));
+	for (j = 0; j < a->nv && !r->bad; j++) {
+		get_tv(r, &a->v[j]);
+		if (a->v[j].term >= t->nterms ||
+		    (j > 0 && a->v[j].term <= a->v[j - 1].term))
+			r->bad = true;
+	}
+	a->thread = get_u32(r);
+	a->parent = get_u32(r);
+	a->score = get_f32(r);
+	a->how = get_u8(r);
+	if (a->how > THREAD_REFS)
+		r->bad = true;
+}
+
+static void
+load_arts(struct threader *t, struct rd *r)
+{
+	uint32_t n = get_count(r, 5), i;
+	struct art *a;
+
+	t->art_free = get_u32(r);
+	t->live_arts = get_u32(r);
+	t->caparts = n;
+	t->arts = xcalloc(n, sizeof(*t->arts));
+	for (i = 0; i < n && !r->bad; i++) {
+		a = &t->arts[i];
+		t->narts++;
+		if (get_u8(r) == 0) {
+			a->next = get_u32(r);
+			continue;
+		}
+		load_art(t, r, a);
+		if (a->msgid != NULL)
+			map_put(&t->amap, key_of(a->msgid, strlen(a->msgid)), i);
+	}
+}
+
+static void
+load_thr(struct threader *t, struct rd *r, struct thr *th)
+{
+	uint32_t j, used = 0;
+
+	th->root_id = get_str(r, THREAD_MSGID_MAX, true);
+	th->root = get_u32(r);
+	th->newest = (int64_t)get_u64(r);
+	th->nmem = th->capmem = get_count(r, 4);
+	th->mem = xreallocarray(NULL, th->capmem, sizeof(*th->mem));
+	for (j = 0; j < th->nmem; j++)
+		th->mem[j] = get_u32(r);
+	th->capc = get_count(r, 12);
+	th->nc = get_u32(r);
+	th->norm2 = get_f64(r);
+	th->norm2n = get_f64(r);
+	th->stamp = get_u32(r);
+	if ((th->capc & (th->capc - 1)) != 0 || th->nc >= th->capc + !th->capc)
+		r->bad = true;
+	th->c = xreallocarray(NULL, r->bad ? 0 : th->capc, sizeof(*th->c));
+	for (j = 0; j < th->capc && !r->bad; j++) {
+		get_tv(r, &th->c[j]);
+		if (th->c[j].term != NONE) {
+			used++;
+			if (th->c[j].term >= t->nterms)
+				r->bad = true;
+		}
+	}
+	if (used != th->nc)
+		r->bad = true;
+}
+
+static void
+load_thrs(struct threader *t, struct rd *r)
+{
+	uint32_t n = get_count(r, 5), i;
+	struct thr *th;
+
+	t->thr_free = get_u32(r);
+	t->live_thrs = get_u32(r);
+	t->capthrs = n;
+	t->thrs = xcalloc(n, sizeof(*t->thrs));
+	for (i = 0; i < n && !r->bad; i++) {
+		th = &t->thrs[i];
+		t->nthrs++;
+		th->gen = get_u32(r);
+		th->live = get_u8(r) != 0;
+		if (th->live)
+			load_thr(t, r, th);
+		else
+			th->next = get_u32(r);
+	}
+}
+
+/* Walk a free list: every slot in range, free, met once; the count is
+ * what the live count leaves. */
+static bool
+free_list_ok(uint32_t head, uint32_t n, uint32_t live, bool (*used)(
+    const struct threader *, uint32_t), uint32_t (*next)(
+    const struct threader *, uint32_t), const struct threader *t)
+{
+	uint32_t steps = 0, s;
+
+	for (s = head; s != NONE; s = next(t, s)) {
+		if (s >= n || used(t, s) || ++steps > n)
+			return false;
+	}
+	return live <= n && steps == n - live;
+}
+
+static bool
+art_used(const struct threader *t, uint32_t s)
+{
+	return t->arts[s].msgid != NULL;
+}
+
+static uint32_t
+art_next(const struct threader *t, uint32_t s)
+{
+	return t->arts[s].next;
+}
+
+static bool
+thr_used(const struct threader *t, uint32_t s)
+{
+	return t->thrs[s].live;
+}
+
+static uint32_t
+thr_next(const struct threader *t, uint32_t s)
+{
+	return t->thrs[s].next;
+}
+
+/* Every article in exactly one live thread, every index in range. */
+static bool
+load_check(const struct threader *t)
+{
+	uint8_t *seen = xcalloc(t->narts, 1);
+	uint32_t i, j, m, live_thrs = 0, members = 0;
+	const struct thr *th;
+	bool ok = false;
+
+	for (i = 0; i < t->nterms; i++)
+		for (j = 0; j < t->post[i].len; j++)
+			if (t->post[i].p[j].slot >= t->nthrs)
+				goto out;
+	for (i = 0; i < t->nthrs; i++) {
+		th = &t->thrs[i];
+		if (!th->live)
+			continue;
+		live_thrs++;
+		if (th->root != NONE &&
+		    (th->root >= t->narts || !art_used(t, th->root)))
+			goto out;
+		for (j = 0; j < th->nmem; j++, members++) {
+			m = th->mem[j];
+			if (m >= t->narts || !art_used(t, m) || seen[m] ||
+			    t->arts[m].thread != i)
+				goto out;
+			seen[m] = 1;
+		}
+	}
+	for (i = 0; i < t->narts; i++) {
+		m = t->arts[i].parent;
+		if (art_used(t, i) &&
+		    (!seen[i] || (m != NONE && (m >= t->narts ||
+						   !art_used(t, m)))))
+			goto out;
+	}
+	ok = live_thrs == t->live_thrs && members == t->live_arts &&
+	    t->sweep <= t->nthrs &&
+	    free_list_ok(t->art_free, t->narts, t->live_arts, art_used,
+		art_next, t) &&
+	    free_list_ok(t->thr_free, t->nthrs, t->live_thrs, thr_used,
+		thr_next, t);
+out:
+	free(seen);
+	return ok;
+}
+
+int
+thread_load(struct threader *t, const void *data, size_t len)
+{
+	struct rd r = {data, len, 0, false};
+	const unsigned char *magic;
+
+	thread_clear(t);
+	if (len < 8 + 4 + 8 ||
+	    get_u64(&(struct rd){(const unsigned char *)data + len - 8, 8, 0,
+		false}) != hash64(data, len - 8, 0))
+		goto bad;
+	r.len = len - 8;
+	if ((magic = rd_take(&r, 8)) == NULL ||
+	    memcmp(magic, THREAD_MAGIC, 8) != 0 ||
+	    get_u32(&r) != THREAD_VERSION)
+		goto bad;
+	t->ndocs = get_u64(&r);
+	t->clock = (int64_t)get_u64(&r);
+	t->stamp = get_u32(&r);
+	t->sweep = get_u32(&r);
+	load_terms(t, &r);
+	load_arts(t, &r);
+	load_thrs(t, &r);
+	if (r.bad || r.off != r.len || !load_check(t))
+		goto bad;
+	return 0;
+bad:
+	thread_clear(t);
+	errno = EINVAL;
+	return -1;
+}
