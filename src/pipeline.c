@@ -12,6 +12,12 @@
 #include "normalise.h"
 #include "pipeline.h"
 #include "route.h"
+#include "thread.h"
+
+/* The threading state under spool/.newsgate/ (derived: rethread rebuilds
+ * it), and how often a long import saves it. */
+#define PIPELINE_THREAD_STATE "threads.state"
+#define PIPELINE_THREAD_SAVE_MS 10000
 
 /* Message-IDs staged in the current batch, reported at commit. */
 struct staged {
@@ -34,6 +40,9 @@ struct pipeline {
 	size_t fpcap;
 	size_t nfps;
 	struct pipeline_stats st;
+	struct threader *thr;	/* NULL when threading is off */
+	bool thr_dirty;		/* articles added since the last save */
+	uint64_t thr_saved_ms;	/* now_ms() of the last save */
 	/* Group names parsed from a Newsgroups header (scratch). */
 	char names[SPOOL_XPOST_MAX][SPOOL_GROUP_MAX + 1];
 };
@@ -65,7 +74,37 @@ pipeline_new(const struct config *c, struct spool *sp,
 	p->force_group = force_group ? xstrdup(force_group) : NULL;
 	p->fpcap = 4 * PIPELINE_BATCH;
 	p->fps = xcalloc(p->fpcap, sizeof(*p->fps));
+	if (c->threading.enabled) {
+		struct buf st = BUF_INIT((size_t)1 << 31);
+
+		p->thr = thread_new(&c->threading);
+		if (spool_private_read(sp, PIPELINE_THREAD_STATE, &st) == 0 &&
+		    thread_load(p->thr, st.data, st.len) == -1)
+			log_warnx("pipeline: threading state is damaged; "
+				  "newsgate rethread rebuilds it");
+		buf_free(&st);
+		p->thr_saved_ms = now_ms();
+	}
 	return p;
+}
+
+/* Save the threading state (after a commit, so it never names articles
+ * that are not in the spool). A failure only costs links to articles
+ * added since the last save; rethread rebuilds the state. */
+static void
+thread_state_save(struct pipeline *p)
+{
+	struct buf st = BUF_INIT(SIZE_MAX);
+
+	if (p->thr == NULL || !p->thr_dirty)
+		return;
+	thread_save(p->thr, &st);
+	if (spool_private_replace(p->sp, PIPELINE_THREAD_STATE, st.data,
+		st.len) == 0) {
+		p->thr_dirty = false;
+		p->thr_saved_ms = now_ms();
+	}
+	buf_free(&st);
 }
 
 static void
@@ -89,6 +128,8 @@ pipeline_free(struct pipeline *p)
 		return;
 	if (pipeline_flush(p) == -1)
 		log_warn("pipeline: final commit");
+	thread_state_save(p);
+	thread_free(p->thr);
 	staged_clear(p);
 	free(p->staged);
 	free(p->fps);
@@ -123,6 +164,8 @@ pipeline_flush(struct pipeline *p)
 		staged_clear(p);
 		return -1;
 	}
+	if (now_ms() - p->thr_saved_ms >= PIPELINE_THREAD_SAVE_MS)
+		thread_state_save(p);
 	for (i = 0; i < p->nstaged; i++) {
 		p->st.committed++;
 		if (p->on_commit)
@@ -203,21 +246,53 @@ set_newsgroups(struct article *a, const char **groups, size_t n)
 	buf_free(&b);
 }
 
-/* Threading of one article: its References and X-Newsgate-Thread. */
+/*
+ * Threading of one article: an article with References keeps them (and
+ * joins its parent's thread); any other gets References to its most
+ * similar earlier article, and X-Newsgate-Thread naming the thread root
+ * and the score, so a reader can see why (docs/threading.md).
+ */
 static void
 pipeline_thread(struct pipeline *p, struct article *a, const char *title,
-    const char *text)
+    const char *text, bool no_similar)
 {
-	(void)p;
-	(void)a;
-	(void)title;
-	(void)text;
+	struct thread_item it = {0};
+	struct thread_link l;
+	struct buf refs = BUF_INIT(THREAD_REFS_OCTETS + 1024);
+	struct buf hdr = BUF_INIT(2048);
+	const char *d;
+
+	if (p->thr == NULL)
+		return;
+	it.msgid = article_get(a, "Message-ID");
+	it.title = title;
+	it.text = text;
+	it.text_len = text ? strlen(text) : 0;
+	d = article_get(a, "Date");
+	if (d == NULL || (it.date = article_parse_date(d)) == (time_t)-1)
+		it.date = time(NULL);
+	it.references = article_get(a, "References");
+	it.no_similar = no_similar;
+	if (thread_add(p->thr, &it, &l) == -1)
+		return;
+	p->thr_dirty = true;
+	if (l.how == THREAD_SIMILAR &&
+	    thread_references(p->thr, l.parent, &refs) == 0 && !refs.err) {
+		buf_printf(&hdr, "%s score=%.2f", l.root, l.score);
+		if (!hdr.err) {
+			article_set(a, "References", buf_cstr(&refs));
+			article_set(a, "X-Newsgate-Thread", buf_cstr(&hdr));
+			p->st.threaded++;
+		}
+	}
+	buf_free(&refs);
+	buf_free(&hdr);
 }
 
 /* Dedupe, thread, stage. a is consumed. */
 static enum pipeline_result
 pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
-    size_t ngroups, bool content_dedupe, const char *title,
+    size_t ngroups, bool content_dedupe, bool no_similar, const char *title,
     const char *text, struct buf *why, char *msgid_out)
 {
 	const char *msgid = article_get(a, "Message-ID");
@@ -243,7 +318,7 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 		p->st.duplicates++;
 		return PIPE_DUPLICATE;
 	}
-	pipeline_thread(p, a, title, text);
+	pipeline_thread(p, a, title, text, no_similar);
 	if (spool_add(p->sp, a, groups, ngroups, fp, nums) == -1) {
 		if (errno == EEXIST) {
 			buf_printf(why, "Duplicate Message-ID %s", msgid);
@@ -309,7 +384,7 @@ pipeline_item(struct pipeline *p, const struct item *it, time_t fallback,
 	 * same article (outlets run one wire headline over their own text,
 	 * and the headline corpus holds thousands of such pairs).
 	 */
-	return pipeline_stage(p, a, groups, n, it->text && *it->text,
+	return pipeline_stage(p, a, groups, n, it->text && *it->text, false,
 	    it->title, it->text ? it->text : "", why, NULL);
 }
 
@@ -403,7 +478,8 @@ pipeline_message(struct pipeline *p, const char *data, size_t len,
 		article_decode_words(article_get(a, "Subject"), &subj);
 	r = pipeline_stage(p, a, groups, n,
 	    origin == PIPE_IMPORT && article_get(a, "References") == NULL,
-	    buf_cstr(&subj), a->body, why, msgid_out);
+	    origin == PIPE_POST && !p->c->threading.posts, buf_cstr(&subj),
+	    a->body, why, msgid_out);
 	buf_free(&tmp);
 	buf_free(&subj);
 	return r;
