@@ -67,6 +67,8 @@ struct ck {
 	struct ck_group *g;   /* parallel to sp->groups */
 	struct hist seen;     /* history built from the files */
 	bool relinked;	      /* a rebuild linked a missing copy back */
+	bool inflight;	      /* unlocked, and a batch is open or crashed:
+				 what lies above a high is not ours to judge */
 	uint8_t *matched;     /* per sp->hist entry: found in the files */
 	struct fpset fps;     /* fingerprints of the files */
 	struct buf file;      /* scratch: one article */
@@ -480,6 +482,26 @@ ck_overview_diff(struct ck *ck, const char *group, const struct buf *have,
 	free(w);
 }
 
+/* Drop the lines of a batch in flight: from the first number above high
+ * (or a last line still being written) to the end. */
+static void
+ck_cut_inflight(struct buf *have, uint64_t high)
+{
+	const char *p = have->data, *end = have->data + have->len, *nl, *tab;
+	uint64_t num;
+
+	for (; p && p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		tab = memchr(p, '\t', (size_t)(nl - p));
+		if (tab && parse_u64(p, (size_t)(tab - p), &num) == 0 &&
+		    num > high)
+			break;
+	}
+	if (p && p < end)
+		buf_truncate(have, (size_t)(p - have->data));
+}
+
 /* Compare the .overview and the index with the files; rewrite both. */
 static int
 ck_overview(struct ck *ck, size_t gi)
@@ -498,6 +520,8 @@ ck_overview(struct ck *ck, size_t gi)
 		goto out;
 	if (spool_read_file(sp, ov, &have) == -1 && errno != ENOENT)
 		goto out;
+	if (ck->inflight)
+		ck_cut_inflight(&have, sp->groups[gi].high);
 	ov_ok = have.len == want->len &&
 	    (want->len == 0 || memcmp(have.data, want->data, want->len) == 0);
 	if (!ov_ok)
@@ -507,6 +531,10 @@ ck_overview(struct ck *ck, size_t gi)
 		goto out;
 	if (spool_index_build(sp, group, have.data, have.len, &want_idx) == -1)
 		goto out;
+	if (ck->inflight && idx.len > want_idx.len &&
+	    memcmp(idx.data, want_idx.data ? want_idx.data : "",
+		want_idx.len) == 0)
+		idx.len = want_idx.len; /* the rest indexes the batch */
 	idx_ok = idx.len == want_idx.len &&
 	    (idx.len == 0 || memcmp(idx.data, want_idx.data, idx.len) == 0);
 	if (!idx_ok)
@@ -569,6 +597,10 @@ ck_group(struct ck *ck, size_t gi)
 			return -1;
 	} else {
 		nums = ck_list(ck, gi, dfd, &n);
+		/* A batch in flight (or crashed, for the next writer to roll
+		 * back): its files are above the high and invisible. */
+		while (ck->inflight && n && nums[n - 1] > g->high)
+			n--;
 		for (i = 0; i < n; i++)
 			ck_article(ck, gi, dfd, nums[i], &loc);
 		close(dfd);
@@ -766,8 +798,8 @@ ck_commit(struct ck *ck)
 /* One full pass; *relinked when a rebuild restored crosspost links, in
  * which case nothing was committed and the caller runs again. */
 static int
-ck_run(struct spool *sp, bool rebuild, spool_report_fn report, void *arg,
-    bool *relinked)
+ck_run(struct spool *sp, bool rebuild, bool inflight, spool_report_fn report,
+    void *arg, bool *relinked)
 {
 	struct ck ck;
 	size_t i;
@@ -776,6 +808,7 @@ ck_run(struct spool *sp, bool rebuild, spool_report_fn report, void *arg,
 	memset(&ck, 0, sizeof(ck));
 	ck.sp = sp;
 	ck.rebuild = rebuild;
+	ck.inflight = inflight;
 	ck.report = report;
 	ck.arg = arg;
 	buf_init(&ck.seen.text, SIZE_MAX);
@@ -817,7 +850,7 @@ int
 spool_check(struct spool *sp, bool rebuild, spool_report_fn report,
     void *arg)
 {
-	bool took = false, relinked = false;
+	bool took = false, relinked = false, inflight;
 	int rc = -1, again;
 
 	if (rebuild && sp->mode != SPOOL_WRITE) {
@@ -834,10 +867,11 @@ spool_check(struct spool *sp, bool rebuild, spool_report_fn report,
 		return -1;
 	if (!sp->fps.loaded && spool_fps_load(sp) == -1)
 		goto out;
-	rc = ck_run(sp, rebuild, report, arg, &relinked);
+	inflight = !took && spool_file_size(sp, SPOOL_TXN) > 0;
+	rc = ck_run(sp, rebuild, inflight, report, arg, &relinked);
 	/* Links restored: the groups seen before them need another pass. */
 	if (rc > 0 && rebuild && relinked &&
-	    ((again = ck_run(sp, true, NULL, NULL, &relinked)) == -1 ||
+	    ((again = ck_run(sp, true, false, NULL, NULL, &relinked)) == -1 ||
 		relinked))
 		rc = -1;
 out:

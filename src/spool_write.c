@@ -81,24 +81,34 @@ spool_truncate_to(struct spool *sp, const char *rel, uint64_t size)
 	return rc;
 }
 
-/* Unlink the article files of a group above high (a batch not
- * committed). Numbers are assigned in order, so stop after a few misses. */
+/*
+ * Unlink the article files of a group above high (a batch not committed).
+ * A batch numbers its files in order, so they run from high + 1 without
+ * a gap: find the top, then unlink downwards, so that a recovery that is
+ * itself interrupted still leaves a run without a gap for the next one.
+ */
 static int
 spool_unlink_above(struct spool *sp, const char *group, uint64_t high)
 {
 	char path[SPOOL_PATH_MAX], name[24];
 	unsigned misses = 0;
-	uint64_t num;
+	uint64_t num, top = high;
 
 	for (num = high + 1; misses < RECOVER_MISSES; num++) {
 		if (!str_printf(name, sizeof(name), "%" PRIu64, num) ||
 		    spool_path_group(path, sizeof(path), group, name) == -1)
 			return -1;
-		if (unlinkat(sp->dfd, path, 0) == 0)
+		if (faccessat(sp->dfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			top = num;
 			misses = 0;
-		else if (errno == ENOENT)
+		} else
 			misses++;
-		else {
+	}
+	for (num = top; num > high; num--) {
+		(void)str_printf(name, sizeof(name), "%" PRIu64, num);
+		if (spool_path_group(path, sizeof(path), group, name) == -1)
+			return -1;
+		if (unlinkat(sp->dfd, path, 0) == -1 && errno != ENOENT) {
 			log_warn("spool: unlink %s/%s", sp->dir, path);
 			return -1;
 		}
