@@ -741,8 +741,11 @@ ck_tmpdir(struct ck *ck)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		ck_problem(ck, CK_STRAY, "%s/%s: leftover temporary file",
-		    SPOOL_TMPDIR, de->d_name);
+		/*
+		 * A temporary file left by a killed writer is invisible to
+		 * readers and to every index: not an inconsistency. A
+		 * rebuild (which holds the writer lock) sweeps it away.
+		 */
 		if (ck->rebuild)
 			(void)unlinkat(fd, de->d_name, 0);
 	}
