@@ -593,10 +593,10 @@ spool_add(struct spool *sp, struct article *a, const char *const *groups,
 	if (!sp->in_batch && spool_begin(sp) == -1)
 		return -1;
 	if (spool_add_groups(sp, groups, ngroups, gi) == -1)
-		return -1;
+		goto out;
 	if (spool_has_msgid(sp, msgid)) {
 		errno = EEXIST;
-		return -1;
+		goto out;
 	}
 	buf_puts(&xref, sp->host);
 	for (k = 0; k < ngroups; k++) {
@@ -639,6 +639,15 @@ spool_add(struct spool *sp, struct article *a, const char *const *groups,
 out:
 	buf_free(&xref);
 	buf_free(&loc);
+	/* Refused with nothing staged: do not keep the writer lock. */
+	if (rc == -1 && sp->in_batch && sp->pending == 0) {
+		int e = errno;
+
+		if (spool_flush(sp) == -1)
+			log_warnx("spool: %s: cannot end an empty batch",
+			    sp->dir);
+		errno = e;
+	}
 	return rc;
 }
 

@@ -4,6 +4,7 @@
  * other processes' commits, crash recovery, check and rebuild, a failed
  * flush. Every test works in its own mkdtemp() directory.
  */
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -150,6 +151,22 @@ fsize(const char *rel)
 	return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/* Can another writer take the lock right now? */
+static bool
+lock_is_free(void)
+{
+	char path[512];
+	bool ok;
+	int fd;
+
+	ck_assert(str_printf(path, sizeof(path), "%s/.newsgate/lock",
+	    spooldir));
+	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+	ok = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return ok;
+}
+
 struct reports {
 	int n;
 	char last[512];
@@ -246,11 +263,13 @@ START_TEST(test_add_and_flush)
 
 	ck_assert_uint_eq(add(sp, 1, AB, 1), 1);
 	ck_assert_uint_eq(spool_pending(sp), 1);
+	ck_assert(!lock_is_free());
 	/* Staged: in history for dedupe, not yet visible. */
 	ck_assert(spool_has_msgid(sp, "<1@test>"));
 	ck_assert_uint_eq(spool_group(sp, "a.b")->high, 0);
 	ck_assert_int_eq(spool_flush(sp), 0);
 	ck_assert_uint_eq(spool_pending(sp), 0);
+	ck_assert(lock_is_free());
 	ck_assert_uint_eq(spool_group(sp, "a.b")->high, 1);
 	active = slurp("data/active");
 	ck_assert_str_eq(active, "a.b 0000000001 0000000001 y\n"
@@ -352,6 +371,8 @@ START_TEST(test_dedupe_eexist)
 	sp = spool_open(spooldir, HOST, SPOOL_WRITE);
 	ck_assert_int_eq(spool_add(sp, a, ABCD, 2, 0, nums), -1);
 	ck_assert_int_eq(errno, EEXIST);
+	/* Refused with nothing staged: the writer lock is not kept. */
+	ck_assert(lock_is_free());
 	article_free(a);
 	/* Bad requests. */
 	a = mkart("no-angle-brackets", "bad", "x\n");
