@@ -39,11 +39,11 @@ struct spool;
 
 struct spool_group {
 	char name[SPOOL_GROUP_MAX + 1];
-	uint64_t high;	     /* highest number ever assigned (0: none) */
-	uint64_t low;	     /* lowest present; high + 1 when empty */
-	char flag;	     /* 'y', 'n', 'm' as in active */
-	time_t created;	     /* from active.times; 0 when unknown */
-	const char *creator; /* from active.times; "" when unknown */
+	uint64_t high;		 /* highest number ever assigned (0: none) */
+	uint64_t low;		 /* lowest present; high + 1 when empty */
+	char flag;		 /* 'y', 'n', 'm' as in active */
+	time_t created;		 /* from active.times; 0 when unknown */
+	const char *creator;	 /* from active.times; "" when unknown */
 	const char *description; /* from newsgroups; "" when none */
 };
 
@@ -62,8 +62,8 @@ enum spool_mode {
  * Open dir. hostname is the Xref host and Path identity. Returns NULL with
  * errno set (ENOENT: no spool there, in SPOOL_READ mode).
  */
-struct spool *spool_open(const char *dir, const char *hostname,
-    enum spool_mode mode);
+struct spool *spool_open(
+    const char *dir, const char *hostname, enum spool_mode mode);
 /* Flushes a pending batch first (writers). Accepts NULL. */
 void spool_close(struct spool *sp);
 
@@ -82,8 +82,7 @@ bool spool_group_name_valid(const char *name);
 int spool_refresh(struct spool *sp) __attribute__((warn_unused_result));
 /* All groups, sorted by name; valid until the next refresh or write. */
 const struct spool_group *spool_groups(const struct spool *sp, size_t *n);
-const struct spool_group *spool_group(const struct spool *sp,
-    const char *name);
+const struct spool_group *spool_group(const struct spool *sp, const char *name);
 /* Add a group (empty: high 0, low 1). EEXIST when present, EINVAL for a
  * bad name. */
 int spool_group_add(struct spool *sp, const char *name, const char *desc,
@@ -122,8 +121,8 @@ void spool_abort(struct spool *sp);
 
 /* Private derived state under .newsgate/ (threading index, caches):
  * replaced atomically (tmp, fsync, rename). name is a plain file name. */
-int spool_private_replace(struct spool *sp, const char *name,
-    const void *data, size_t len) __attribute__((warn_unused_result));
+int spool_private_replace(struct spool *sp, const char *name, const void *data,
+    size_t len) __attribute__((warn_unused_result));
 /* Read a private file into out; -1 with ENOENT when absent. */
 int spool_private_read(struct spool *sp, const char *name, struct buf *out)
     __attribute__((warn_unused_result));
@@ -152,8 +151,8 @@ int spool_article_read(struct spool *sp, const char *group, uint64_t num,
  * on, 1 to stop early (the caller resumes later from num + 1), -1 on
  * error. Returns 0, 1 (stopped by cb) or -1.
  */
-typedef int (*spool_over_fn)(void *arg, uint64_t num, const char *line,
-    size_t len);
+typedef int (*spool_over_fn)(
+    void *arg, uint64_t num, const char *line, size_t len);
 int spool_over(struct spool *sp, const char *group, uint64_t lo, uint64_t hi,
     spool_over_fn cb, void *arg) __attribute__((warn_unused_result));
 
@@ -163,7 +162,7 @@ int spool_over_one(struct spool *sp, const char *group, uint64_t num,
 
 /* History entries that arrived at or after since, in arrival order. */
 struct spool_hist {
-	const char *msgid;    /* "<...>" */
+	const char *msgid; /* "<...>" */
 	time_t arrival;
 	const char *location; /* "group:num[ group:num...]" */
 };
@@ -182,7 +181,7 @@ int spool_history_since(struct spool *sp, time_t since, spool_hist_fn cb,
  * error.
  */
 typedef void (*spool_report_fn)(void *arg, const char *problem);
-int spool_check(struct spool *sp, bool rebuild, spool_report_fn report,
-    void *arg);
+int spool_check(
+    struct spool *sp, bool rebuild, spool_report_fn report, void *arg);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "spool.h"
 
-#define SPOOL_PATH_MAX 512	/* relative paths under the spool dir */
+#define SPOOL_PATH_MAX 512 /* relative paths under the spool dir */
 #define SPOOL_TXN_MAGIC "newsgate-txn 1"
 #define SPOOL_ACTIVE "data/active"
 #define SPOOL_ACTIVE_TMP "data/active.tmp"
@@ -27,10 +27,10 @@
 #define SPOOL_INDEXDIR ".newsgate/index"
 #define SPOOL_FPS ".newsgate/fingerprints"
 #define SPOOL_OVERVIEW ".overview"
-#define SPOOL_OVERFMT_TEXT                                              \
-	"Subject:\nFrom:\nDate:\nMessage-ID:\nReferences:\nBytes:\nLines:\n" \
+#define SPOOL_OVERFMT_TEXT                                                     \
+	"Subject:\nFrom:\nDate:\nMessage-ID:\nReferences:\nBytes:\nLines:\n"   \
 	"Xref:full\n"
-#define SPOOL_IDXREC 16		/* bytes per index record */
+#define SPOOL_IDXREC 16 /* bytes per index record */
 
 /* One overview index record: article number and the byte offset of its
  * line in the group's .overview. On disk: two little-endian u64. */
@@ -46,94 +46,94 @@ struct ovrec {
  */
 struct ovtail {
 	dev_t dev;
-	ino_t ino;	      /* of the .overview scanned; 0: none */
-	uint64_t idx_n;	      /* index records when it was built */
-	uint64_t scan_off;    /* .overview bytes examined so far */
-	struct ovrec *recs;   /* owned, ascending num */
+	ino_t ino;	    /* of the .overview scanned; 0: none */
+	uint64_t idx_n;	    /* index records when it was built */
+	uint64_t scan_off;  /* .overview bytes examined so far */
+	struct ovrec *recs; /* owned, ascending num */
 	size_t n, cap;
 };
 
 /* Private per-group state, parallel to sp->groups[]. */
 struct grp {
-	uint64_t next;	      /* staged high; == groups[i].high when idle */
-	int dfd;	      /* group directory during a batch, else -1 */
-	bool touched;	      /* has staged articles in this batch */
-	uint64_t ov_size0;    /* .overview size at batch start */
-	uint64_t idx_size0;   /* index file size at batch start */
-	struct buf ov;	      /* staged overview lines */
-	struct ovrec *recs;   /* staged index records, off relative to ov */
+	uint64_t next;	    /* staged high; == groups[i].high when idle */
+	int dfd;	    /* group directory during a batch, else -1 */
+	bool touched;	    /* has staged articles in this batch */
+	uint64_t ov_size0;  /* .overview size at batch start */
+	uint64_t idx_size0; /* index file size at batch start */
+	struct buf ov;	    /* staged overview lines */
+	struct ovrec *recs; /* staged index records, off relative to ov */
 	size_t nrecs, caprecs;
-	struct ovtail tail;   /* reader cache */
+	struct ovtail tail; /* reader cache */
 };
 
 /* One history entry; text lives in hist.text as "msgid\0location\0". */
 struct hent {
-	size_t off;	    /* of msgid in hist.text */
-	uint32_t idlen;	    /* msgid octets */
-	uint32_t loclen;    /* location octets */
-	int64_t arrival;    /* epoch seconds */
+	size_t off;	 /* of msgid in hist.text */
+	uint32_t idlen;	 /* msgid octets */
+	uint32_t loclen; /* location octets */
+	int64_t arrival; /* epoch seconds */
 };
 
 struct hist {
-	struct buf text;	/* owned, the strings of every entry */
-	struct hent *ents;	/* owned, file order = arrival order */
+	struct buf text;   /* owned, the strings of every entry */
+	struct hent *ents; /* owned, file order = arrival order */
 	size_t n, cap;
-	size_t ncommitted;	/* ents[0..ncommitted) are on disk */
-	uint32_t *tab;		/* open addressing: entry index + 1; 0 empty */
-	size_t tabcap;		/* power of two, > 2 * n */
-	uint64_t file_off;	/* bytes of data/history consumed */
+	size_t ncommitted; /* ents[0..ncommitted) are on disk */
+	uint32_t *tab;	   /* open addressing: entry index + 1; 0 empty */
+	size_t tabcap;	   /* power of two, > 2 * n */
+	uint64_t file_off; /* bytes of data/history consumed */
 	dev_t dev;
-	ino_t ino;		/* of data/history when loaded */
-	int64_t last_arrival;	/* highest arrival seen */
+	ino_t ino;	      /* of data/history when loaded */
+	int64_t last_arrival; /* highest arrival seen */
 };
 
 struct fpset {
-	uint64_t *vals;		/* owned, every fingerprint, file order */
+	uint64_t *vals; /* owned, every fingerprint, file order */
 	size_t n, cap;
 	size_t ncommitted;
-	uint64_t *tab;		/* open addressing; 0 empty */
+	uint64_t *tab; /* open addressing; 0 empty */
 	size_t tabcap;
-	uint64_t file_off;	/* bytes of the file consumed */
+	uint64_t file_off; /* bytes of the file consumed */
 	dev_t dev;
 	ino_t ino;
 	bool loaded;
 };
 
 struct spool {
-	char *dir;		/* owned, as given */
-	char *host;		/* owned, Xref host */
+	char *dir;  /* owned, as given */
+	char *host; /* owned, Xref host */
 	enum spool_mode mode;
-	int dfd;		/* the spool directory */
-	int lockfd;		/* .newsgate/lock (writers), else -1 */
-	int txnfd;		/* .newsgate/txn (writers), else -1 */
-	bool locked;		/* holding the flock */
-	bool in_batch;		/* journal written, batch open */
+	int dfd;		    /* the spool directory */
+	int lockfd;		    /* .newsgate/lock (writers), else -1 */
+	int txnfd;		    /* .newsgate/txn (writers), else -1 */
+	bool locked;		    /* holding the flock */
+	bool in_batch;		    /* journal written, batch open */
 	struct spool_group *groups; /* owned, sorted by name */
-	struct grp *gp;		/* owned, parallel to groups */
+	struct grp *gp;		    /* owned, parallel to groups */
 	size_t ngroups;
-	char **strs;		/* owned creator/description strings */
+	char **strs; /* owned creator/description strings */
 	size_t nstrs;
-	struct stat active_st;	/* of data/active when last read */
+	struct stat active_st; /* of data/active when last read */
 	bool have_active;
 	struct hist hist;
 	struct fpset fps;
-	size_t pending;		/* staged articles */
-	uint64_t hist_size0;	/* data/history size at batch start */
-	uint64_t fps_size0;	/* fingerprints size at batch start */
-	struct buf hist_stage;	/* staged history lines */
-	struct buf render;	/* scratch: rendered article */
-	struct buf line;	/* scratch: one overview line */
+	size_t pending;	       /* staged articles */
+	uint64_t hist_size0;   /* data/history size at batch start */
+	uint64_t fps_size0;    /* fingerprints size at batch start */
+	struct buf hist_stage; /* staged history lines */
+	struct buf render;     /* scratch: rendered article */
+	struct buf line;       /* scratch: one overview line */
 };
 
 /* spool.c */
-int spool_path_group(char *dst, size_t cap, const char *group,
-    const char *file) NG_NODISCARD;
+int spool_path_group(
+    char *dst, size_t cap, const char *group, const char *file) NG_NODISCARD;
 int spool_path_index(char *dst, size_t cap, const char *group) NG_NODISCARD;
 ssize_t spool_group_index(const struct spool *sp, const char *name);
 int spool_load_active(struct spool *sp) NG_NODISCARD;
 int spool_write_active(struct spool *sp, bool staged) NG_NODISCARD;
-int spool_read_file(struct spool *sp, const char *rel, struct buf *out)
-    NG_NODISCARD;
+int spool_read_file(
+    struct spool *sp, const char *rel, struct buf *out) NG_NODISCARD;
 int spool_replace_file(struct spool *sp, const char *rel, const char *tmp,
     const void *data, size_t len, bool sync) NG_NODISCARD;
 int spool_fsync_dir(struct spool *sp, const char *rel) NG_NODISCARD;
@@ -149,8 +149,8 @@ void spool_fps_add(struct fpset *f, uint64_t fp);
 void spool_fps_truncate(struct fpset *f, size_t n);
 void spool_fps_clear(struct fpset *f);
 void spool_clean_value(struct buf *out, const char *v);
-void spool_format_over(struct buf *out, uint64_t num,
-    const struct article *a, size_t bytes, const char *xref);
+void spool_format_over(struct buf *out, uint64_t num, const struct article *a,
+    size_t bytes, const char *xref);
 uint64_t spool_file_size(struct spool *sp, const char *rel);
 
 /* spool_over.c */

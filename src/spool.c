@@ -71,9 +71,9 @@ spool_group_name_valid(const char *name)
 			digits = true;
 			continue;
 		}
-		if (c < 0x21 || c == 0x7f || c == '/' || c == '!' ||
-		    c == '*' || c == ',' || c == '?' || c == '[' ||
-		    c == '\\' || c == ']' || c == ':')
+		if (c < 0x21 || c == 0x7f || c == '/' || c == '!' || c == '*' ||
+		    c == ',' || c == '?' || c == '[' || c == '\\' || c == ']' ||
+		    c == ':')
 			return false;
 		if (c < '0' || c > '9')
 			digits = false;
@@ -238,8 +238,8 @@ spool_replace_file(struct spool *sp, const char *rel, const char *tmp,
 {
 	int fd;
 
-	fd = openat(sp->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644);
+	fd = openat(
+	    sp->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1)
 		goto fail;
 	if (write_all(fd, data, len) == -1 || (sync && fsync(fd) == -1)) {
@@ -470,8 +470,8 @@ spool_write_active(struct spool *sp, bool staged)
 		const struct spool_group *g = &sp->groups[i];
 		uint64_t high = staged ? sp->gp[i].next : g->high;
 
-		buf_printf(&b, "%s %010" PRIu64 " %010" PRIu64 " %c\n",
-		    g->name, high, g->low, g->flag);
+		buf_printf(&b, "%s %010" PRIu64 " %010" PRIu64 " %c\n", g->name,
+		    high, g->low, g->flag);
 	}
 	if (spool_replace_file(sp, SPOOL_ACTIVE, SPOOL_ACTIVE_TMP,
 		b.data ? b.data : "", b.len, true) == -1) {
@@ -554,7 +554,8 @@ spool_refresh(struct spool *sp)
 	    st.st_ctim.tv_sec == sp->active_st.st_ctim.tv_sec &&
 	    st.st_ctim.tv_nsec == sp->active_st.st_ctim.tv_nsec)
 		return 0;
-	if (spool_load_active(sp) == -1 || spool_hist_load(sp, sp->locked) == -1)
+	if (spool_load_active(sp) == -1 ||
+	    spool_hist_load(sp, sp->locked) == -1)
 		return -1;
 	if (sp->fps.loaded && spool_fps_load(sp) == -1)
 		return -1;
@@ -579,8 +580,8 @@ spool_group(const struct spool *sp, const char *name)
 }
 
 int
-spool_group_add(struct spool *sp, const char *name, const char *desc,
-    char flag, const char *creator)
+spool_group_add(struct spool *sp, const char *name, const char *desc, char flag,
+    const char *creator)
 {
 	char path[SPOOL_PATH_MAX];
 	struct spool_group *g;
@@ -612,16 +613,16 @@ spool_group_add(struct spool *sp, const char *name, const char *desc,
 		log_warn("spool: create %s/%s", sp->dir, path);
 		goto out;
 	}
-	sp->groups = xreallocarray(sp->groups, sp->ngroups + 1,
-	    sizeof(*sp->groups));
+	sp->groups =
+	    xreallocarray(sp->groups, sp->ngroups + 1, sizeof(*sp->groups));
 	sp->gp = xreallocarray(sp->gp, sp->ngroups + 1, sizeof(*sp->gp));
 	for (i = 0; i < sp->ngroups; i++)
 		if (strcmp(sp->groups[i].name, name) > 0)
 			break;
 	memmove(&sp->groups[i + 1], &sp->groups[i],
 	    (sp->ngroups - i) * sizeof(*sp->groups));
-	memmove(&sp->gp[i + 1], &sp->gp[i],
-	    (sp->ngroups - i) * sizeof(*sp->gp));
+	memmove(
+	    &sp->gp[i + 1], &sp->gp[i], (sp->ngroups - i) * sizeof(*sp->gp));
 	sp->ngroups++;
 	g = &sp->groups[i];
 	memset(g, 0, sizeof(*g));
@@ -731,8 +732,8 @@ out:
 static bool
 spool_private_name_ok(const char *name)
 {
-	static const char *const reserved[] = {"lock", "txn", "tmp", "index",
-	    "fingerprints"};
+	static const char *const reserved[] = {
+	    "lock", "txn", "tmp", "index", "fingerprints"};
 	size_t i;
 
 	if (name == NULL || name[0] == '\0' || name[0] == '.' ||
@@ -745,8 +746,8 @@ spool_private_name_ok(const char *name)
 }
 
 int
-spool_private_replace(struct spool *sp, const char *name, const void *data,
-    size_t len)
+spool_private_replace(
+    struct spool *sp, const char *name, const void *data, size_t len)
 {
 	char rel[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX];
 
@@ -879,7 +880,8 @@ spool_hist_find(const struct hist *h, const char *id, size_t idlen)
 	if (h->tabcap == 0)
 		return -1;
 	mask = h->tabcap - 1;
-	for (i = spool_id_hash(id, idlen) & mask; h->tab[i]; i = (i + 1) & mask) {
+	for (i = spool_id_hash(id, idlen) & mask; h->tab[i];
+	     i = (i + 1) & mask) {
 		const struct hent *e = &h->ents[h->tab[i] - 1];
 
 		if (e->idlen == idlen &&
@@ -934,15 +936,15 @@ spool_hist_parse(struct spool *sp, const char *p, size_t len, bool all)
 			bad++;
 			continue;
 		}
-		if (!all && !spool_hist_committed(sp, t2 + 1,
-				(size_t)(nl - t2 - 1)))
+		if (!all &&
+		    !spool_hist_committed(sp, t2 + 1, (size_t)(nl - t2 - 1)))
 			break;
 		spool_hist_add(&sp->hist, line, (size_t)(t1 - line), t2 + 1,
 		    (size_t)(nl - t2 - 1), (int64_t)arrival);
 	}
 	if (bad)
-		log_warnx("spool: %zu bad lines in %s/%s ignored", bad,
-		    sp->dir, SPOOL_HISTORY);
+		log_warnx("spool: %zu bad lines in %s/%s ignored", bad, sp->dir,
+		    SPOOL_HISTORY);
 	sp->hist.ncommitted = sp->hist.n;
 	return (size_t)(line - p);
 }
@@ -961,8 +963,7 @@ spool_hist_load(struct spool *sp, bool all)
 	char *w;
 	int fd;
 
-	if ((fd = openat(sp->dfd, SPOOL_HISTORY, O_RDONLY | O_CLOEXEC)) ==
-	    -1) {
+	if ((fd = openat(sp->dfd, SPOOL_HISTORY, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		log_warn("spool: open %s/%s", sp->dir, SPOOL_HISTORY);
@@ -977,8 +978,8 @@ spool_hist_load(struct spool *sp, bool all)
 		sp->hist.dev = st.st_dev;
 	}
 	while ((uint64_t)st.st_size > sp->hist.file_off + b.len) {
-		size_t want = (size_t)((uint64_t)st.st_size -
-		    sp->hist.file_off - b.len);
+		size_t want =
+		    (size_t)((uint64_t)st.st_size - sp->hist.file_off - b.len);
 
 		if ((w = buf_reserve(&b, want)) == NULL)
 			goto fail;
@@ -1034,8 +1035,7 @@ none:
 }
 
 int
-spool_history_since(struct spool *sp, time_t since, spool_hist_fn cb,
-    void *arg)
+spool_history_since(struct spool *sp, time_t since, spool_hist_fn cb, void *arg)
 {
 	const struct hist *h = &sp->hist;
 	size_t lo = 0, hi = h->ncommitted, mid;
@@ -1210,8 +1210,7 @@ spool_article_open(struct spool *sp, const char *group, uint64_t num)
 		return -1;
 	}
 	/* Above high is a batch in flight: not visible yet. */
-	if ((g = spool_group(sp, group)) == NULL || num == 0 ||
-	    num > g->high) {
+	if ((g = spool_group(sp, group)) == NULL || num == 0 || num > g->high) {
 		errno = ENOENT;
 		return -1;
 	}
@@ -1222,8 +1221,8 @@ spool_article_open(struct spool *sp, const char *group, uint64_t num)
 }
 
 int
-spool_article_read(struct spool *sp, const char *group, uint64_t num,
-    struct buf *out)
+spool_article_read(
+    struct spool *sp, const char *group, uint64_t num, struct buf *out)
 {
 	struct stat st;
 	ssize_t n;
@@ -1284,8 +1283,8 @@ void
 spool_format_over(struct buf *out, uint64_t num, const struct article *a,
     size_t bytes, const char *xref)
 {
-	static const char *const fields[] = {"Subject", "From", "Date",
-	    "Message-ID", "References"};
+	static const char *const fields[] = {
+	    "Subject", "From", "Date", "Message-ID", "References"};
 	size_t i;
 
 	buf_printf(out, "%" PRIu64, num);
@@ -1293,8 +1292,8 @@ spool_format_over(struct buf *out, uint64_t num, const struct article *a,
 		buf_putc(out, '\t');
 		spool_clean_value(out, article_get(a, fields[i]));
 	}
-	buf_printf(out, "\t%zu\t%" PRIu64 "\tXref: ", bytes,
-	    article_body_lines(a));
+	buf_printf(
+	    out, "\t%zu\t%" PRIu64 "\tXref: ", bytes, article_body_lines(a));
 	spool_clean_value(out, xref);
 	buf_putc(out, '\n');
 }
@@ -1329,8 +1328,8 @@ spool_mkdir_p(const char *dir)
 static int
 spool_layout(struct spool *sp)
 {
-	static const char *const files[] = {SPOOL_ACTIVE, SPOOL_TIMES,
-	    SPOOL_NEWSGROUPS, SPOOL_HISTORY};
+	static const char *const files[] = {
+	    SPOOL_ACTIVE, SPOOL_TIMES, SPOOL_NEWSGROUPS, SPOOL_HISTORY};
 	bool made = false;
 	struct buf fmt = BUF_INIT(SIZE_MAX);
 	size_t i;
@@ -1370,8 +1369,8 @@ spool_layout(struct spool *sp)
 static int
 spool_open_writer(struct spool *sp)
 {
-	static const char *const dirs[] = {"data", "articles", SPOOL_PRIV,
-	    SPOOL_TMPDIR, SPOOL_INDEXDIR};
+	static const char *const dirs[] = {
+	    "data", "articles", SPOOL_PRIV, SPOOL_TMPDIR, SPOOL_INDEXDIR};
 	size_t i;
 
 	for (i = 0; i < NG_NELEM(dirs); i++)
@@ -1379,10 +1378,10 @@ spool_open_writer(struct spool *sp)
 			log_warn("spool: mkdir %s/%s", sp->dir, dirs[i]);
 			return -1;
 		}
-	sp->lockfd = openat(sp->dfd, SPOOL_LOCK, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644);
-	sp->txnfd = openat(sp->dfd, SPOOL_TXN, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644);
+	sp->lockfd =
+	    openat(sp->dfd, SPOOL_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	sp->txnfd =
+	    openat(sp->dfd, SPOOL_TXN, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (sp->lockfd == -1 || sp->txnfd == -1) {
 		log_warn("spool: open %s/%s", sp->dir, SPOOL_PRIV);
 		return -1;

@@ -41,18 +41,17 @@ enum ck_kind {
 };
 
 static const char *const ck_kind_names[CK_NKINDS] = {"active", "article",
-    "overview", "index", "history", "crosspost", "stray file",
-    "fingerprint"};
+    "overview", "index", "history", "crosspost", "stray file", "fingerprint"};
 
 /* What the files say about one group. */
 struct ck_group {
-	uint64_t high, low;   /* corrected marks */
-	struct buf ov;	      /* expected .overview */
+	uint64_t high, low; /* corrected marks */
+	struct buf ov;	    /* expected .overview */
 };
 
 /* An article's history entry as the files say it should be. */
 struct ck_entry {
-	size_t hist_i;	      /* entry in ck.seen */
+	size_t hist_i; /* entry in ck.seen */
 	ino_t ino;
 };
 
@@ -64,19 +63,19 @@ struct ck {
 	int problems;
 	unsigned shown[CK_NKINDS];
 	unsigned hidden[CK_NKINDS];
-	struct ck_group *g;   /* parallel to sp->groups */
-	struct hist seen;     /* history built from the files */
-	bool relinked;	      /* a rebuild linked a missing copy back */
-	bool inflight;	      /* unlocked, and a batch is open or crashed:
-				 what lies above a high is not ours to judge */
-	uint8_t *matched;     /* per sp->hist entry: found in the files */
-	struct fpset fps;     /* fingerprints of the files */
-	struct buf file;      /* scratch: one article */
-	struct buf msg;	      /* scratch: one report */
+	struct ck_group *g; /* parallel to sp->groups */
+	struct hist seen;   /* history built from the files */
+	bool relinked;	    /* a rebuild linked a missing copy back */
+	bool inflight;	    /* unlocked, and a batch is open or crashed:
+			       what lies above a high is not ours to judge */
+	uint8_t *matched;   /* per sp->hist entry: found in the files */
+	struct fpset fps;   /* fingerprints of the files */
+	struct buf file;    /* scratch: one article */
+	struct buf msg;	    /* scratch: one report */
 };
 
 static void NG_PRINTF(3, 4)
-ck_problem(struct ck *ck, enum ck_kind kind, const char *fmt, ...)
+    ck_problem(struct ck *ck, enum ck_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,11 +103,12 @@ ck_problem(struct ck *ck, enum ck_kind kind, const char *fmt, ...)
  * above that group's low mark, is linked back by a rebuild.
  */
 static void
-ck_xref(struct ck *ck, const char *group, uint64_t num,
-    const struct stat *st, const char *xref, struct buf *loc, bool *primary)
+ck_xref(struct ck *ck, const char *group, uint64_t num, const struct stat *st,
+    const char *xref, struct buf *loc, bool *primary)
 {
 	struct spool *sp = ck->sp;
-	char name[SPOOL_GROUP_MAX + 1], path[SPOOL_PATH_MAX], self[SPOOL_PATH_MAX];
+	char name[SPOOL_GROUP_MAX + 1], path[SPOOL_PATH_MAX],
+	    self[SPOOL_PATH_MAX];
 	char nb[24];
 	const char *p, *end, *colon;
 	uint64_t n, same = 0, links = (uint64_t)st->st_nlink;
@@ -121,8 +121,9 @@ ck_xref(struct ck *ck, const char *group, uint64_t num,
 	(void)str_printf(nb, sizeof(nb), "%" PRIu64, num);
 	if (spool_path_group(self, sizeof(self), group, nb) == -1)
 		return;
-	p = xref ? strchr(xref, ' ') : NULL;
-	while (p && *p) {
+	if (xref == NULL || (p = strchr(xref, ' ')) == NULL)
+		p = "";
+	while (*p) {
 		while (*p == ' ')
 			p++;
 		if (*p == '\0')
@@ -168,8 +169,8 @@ ck_xref(struct ck *ck, const char *group, uint64_t num,
 				    "%s:%" PRIu64 ": Xref names %s:%" PRIu64
 				    ", which is %s",
 				    group, num, name, n,
-				    errno == ENOENT ? "missing" :
-						      "another file");
+				    errno == ENOENT ? "missing"
+						    : "another file");
 				if (ck->rebuild && errno == ENOENT &&
 				    linkat(sp->dfd, self, sp->dfd, path, 0) ==
 					0) {
@@ -189,9 +190,10 @@ ck_xref(struct ck *ck, const char *group, uint64_t num,
 	if (!named) {
 		if (xref)
 			ck_problem(ck, CK_LINK,
-			    "%s:%" PRIu64 ": Xref does not name it", group, num);
-		buf_printf(loc, "%s%s:%" PRIu64, loc->len ? " " : "", group,
-		    num);
+			    "%s:%" PRIu64 ": Xref does not name it", group,
+			    num);
+		buf_printf(
+		    loc, "%s%s:%" PRIu64, loc->len ? " " : "", group, num);
 		same++;
 	}
 	if (*primary && links != same)
@@ -248,15 +250,15 @@ ck_history(struct ck *ck, const char *group, uint64_t num,
 		e = &sp->hist.ents[i];
 		ck->matched[i] = 1;
 		arrival = e->arrival;
-		ck_live_loc(ck, sp->hist.text.data + e->off + e->idlen + 1,
-		    &ck->msg);
+		ck_live_loc(
+		    ck, sp->hist.text.data + e->off + e->idlen + 1, &ck->msg);
 		if (strcmp(buf_cstr(&ck->msg), loc) != 0)
 			ck_problem(ck, CK_HISTORY,
 			    "%s: history says %s, the files %s", msgid,
 			    sp->hist.text.data + e->off + e->idlen + 1, loc);
 	}
-	spool_hist_add(&ck->seen, msgid, strlen(msgid), loc, strlen(loc),
-	    arrival);
+	spool_hist_add(
+	    &ck->seen, msgid, strlen(msgid), loc, strlen(loc), arrival);
 	spool_fps_add(&ck->fps, fp);
 	if (fp && !spool_has_fingerprint(sp, fp))
 		ck_problem(ck, CK_FPS, "%s: fingerprint not recorded", msgid);
@@ -310,8 +312,8 @@ ck_article(struct ck *ck, size_t gi, int dfd, uint64_t num, struct buf *loc)
 		struct buf x = BUF_INIT(SIZE_MAX);
 
 		buf_printf(&x, "%s %s:%" PRIu64, ck->sp->host, group, num);
-		spool_format_over(&ck->g[gi].ov, num, a, ck->file.len,
-		    buf_cstr(&x));
+		spool_format_over(
+		    &ck->g[gi].ov, num, a, ck->file.len, buf_cstr(&x));
 		buf_free(&x);
 	} else
 		spool_format_over(&ck->g[gi].ov, num, a, ck->file.len, xref);
@@ -370,8 +372,8 @@ ck_list(struct ck *ck, size_t gi, int dfd, size_t *np)
 			    0 &&
 			S_ISDIR(st.st_mode)))
 			continue; /* a subgroup */
-		ck_problem(ck, CK_STRAY, "%s: stray file %s", group,
-		    de->d_name);
+		ck_problem(
+		    ck, CK_STRAY, "%s: stray file %s", group, de->d_name);
 	}
 	closedir(d);
 	if (n > 0)
@@ -435,38 +437,50 @@ ck_overview_diff(struct ck *ck, const char *group, const struct buf *have,
 	w = ck_lines(want->data, want->len, &nw);
 	for (i = 0; i < nh; i++) {
 		if (h[i].num == 0) {
-			ck_problem(ck, CK_OVERVIEW, "%s: .overview line %zu "
-			    "has no article number", group, i + 1);
+			ck_problem(ck, CK_OVERVIEW,
+			    "%s: .overview line %zu "
+			    "has no article number",
+			    group, i + 1);
 		} else if (i > 0 && h[i].num <= h[i - 1].num) {
-			ck_problem(ck, CK_OVERVIEW, "%s: .overview not sorted "
+			ck_problem(ck, CK_OVERVIEW,
+			    "%s: .overview not sorted "
 			    "at line %zu (%" PRIu64 " after %" PRIu64 ")",
 			    group, i + 1, h[i].num, h[i - 1].num);
 			break;
 		}
 	}
 	if (have->len && have->data[have->len - 1] != '\n')
-		ck_problem(ck, CK_OVERVIEW, "%s: .overview ends in a partial "
-		    "line", group);
+		ck_problem(ck, CK_OVERVIEW,
+		    "%s: .overview ends in a partial "
+		    "line",
+		    group);
 	if (nh > 0)
 		qsort(h, nh, sizeof(*h), ck_line_cmp);
 	for (i = j = 0; i < nh || j < nw;) {
 		if (i < nh && h[i].num == 0) {
 			i++;
 		} else if (j == nw || (i < nh && h[i].num < w[j].num)) {
-			ck_problem(ck, CK_OVERVIEW, "%s: .overview has %" PRIu64
-			    " but there is no such article", group, h[i].num);
+			ck_problem(ck, CK_OVERVIEW,
+			    "%s: .overview has %" PRIu64
+			    " but there is no such article",
+			    group, h[i].num);
 			i++;
 		} else if (i == nh || w[j].num < h[i].num) {
-			ck_problem(ck, CK_OVERVIEW, "%s:%" PRIu64 ": no "
-			    ".overview line", group, w[j].num);
+			ck_problem(ck, CK_OVERVIEW,
+			    "%s:%" PRIu64 ": no "
+			    ".overview line",
+			    group, w[j].num);
 			j++;
 		} else {
 			if (i + 1 < nh && h[i + 1].num == h[i].num)
-				ck_problem(ck, CK_OVERVIEW, "%s:%" PRIu64 ": "
-				    "two .overview lines", group, h[i].num);
+				ck_problem(ck, CK_OVERVIEW,
+				    "%s:%" PRIu64 ": "
+				    "two .overview lines",
+				    group, h[i].num);
 			else if (h[i].len != w[j].len ||
 			    memcmp(h[i].p, w[j].p, h[i].len) != 0)
-				ck_problem(ck, CK_OVERVIEW, "%s:%" PRIu64 ": "
+				ck_problem(ck, CK_OVERVIEW,
+				    "%s:%" PRIu64 ": "
 				    ".overview line differs from the article",
 				    group, h[i].num);
 			while (i + 1 < nh && h[i + 1].num == h[i].num)
@@ -476,8 +490,10 @@ ck_overview_diff(struct ck *ck, const char *group, const struct buf *have,
 		}
 	}
 	if (ck->problems == before)
-		ck_problem(ck, CK_OVERVIEW, "%s: .overview differs from the "
-		    "articles", group);
+		ck_problem(ck, CK_OVERVIEW,
+		    "%s: .overview differs from the "
+		    "articles",
+		    group);
 	free(h);
 	free(w);
 }
@@ -538,22 +554,23 @@ ck_overview(struct ck *ck, size_t gi)
 	idx_ok = idx.len == want_idx.len &&
 	    (idx.len == 0 || memcmp(idx.data, want_idx.data, idx.len) == 0);
 	if (!idx_ok)
-		ck_problem(ck, CK_INDEX, "%s: overview index does not match "
-		    "the .overview (%zu of %zu records)", group,
-		    idx.len / SPOOL_IDXREC, want_idx.len / SPOOL_IDXREC);
+		ck_problem(ck, CK_INDEX,
+		    "%s: overview index does not match "
+		    "the .overview (%zu of %zu records)",
+		    group, idx.len / SPOOL_IDXREC, want_idx.len / SPOOL_IDXREC);
 	rc = 0;
 	if (!ck->rebuild)
 		goto out;
 	if (!ov_ok &&
-	    (!str_printf(tmp, sizeof(tmp), "%s/%s.overview", SPOOL_TMPDIR,
-		 group) ||
+	    (!str_printf(
+		 tmp, sizeof(tmp), "%s/%s.overview", SPOOL_TMPDIR, group) ||
 		spool_replace_file(sp, ov, tmp, want->data ? want->data : "",
 		    want->len, false) == -1))
 		rc = -1;
 	if (!ov_ok) {
 		buf_reset(&want_idx);
-		if (spool_index_build(sp, group, want->data, want->len,
-			&want_idx) == -1)
+		if (spool_index_build(
+			sp, group, want->data, want->len, &want_idx) == -1)
 			rc = -1;
 	}
 	if (rc == 0 && (!ov_ok || !idx_ok) &&
@@ -599,7 +616,8 @@ ck_group(struct ck *ck, size_t gi)
 		nums = ck_list(ck, gi, dfd, &n);
 		/* A batch in flight (or crashed, for the next writer to roll
 		 * back): its files are above the high and invisible. */
-		while (ck->inflight && n && nums[n - 1] > g->high)
+		while (
+		    ck->inflight && nums != NULL && n && nums[n - 1] > g->high)
 			n--;
 		for (i = 0; i < n; i++)
 			ck_article(ck, gi, dfd, nums[i], &loc);
@@ -607,16 +625,19 @@ ck_group(struct ck *ck, size_t gi)
 	}
 	buf_free(&loc);
 	cg->high = g->high;
-	if (n && nums[n - 1] > g->high) {
-		ck_problem(ck, CK_ACTIVE, "%s: high is %" PRIu64 " but "
-		    "article %" PRIu64 " exists", g->name, g->high,
-		    nums[n - 1]);
+	if (nums != NULL && n && nums[n - 1] > g->high) {
+		ck_problem(ck, CK_ACTIVE,
+		    "%s: high is %" PRIu64 " but "
+		    "article %" PRIu64 " exists",
+		    g->name, g->high, nums[n - 1]);
 		cg->high = nums[n - 1];
 	}
-	cg->low = n ? nums[0] : cg->high + 1;
+	cg->low = nums != NULL && n ? nums[0] : cg->high + 1;
 	if (g->low != cg->low)
-		ck_problem(ck, CK_ACTIVE, "%s: low is %" PRIu64 ", should be "
-		    "%" PRIu64, g->name, g->low, cg->low);
+		ck_problem(ck, CK_ACTIVE,
+		    "%s: low is %" PRIu64 ", should be "
+		    "%" PRIu64,
+		    g->name, g->low, cg->low);
 	free(nums);
 	return ck_overview(ck, gi);
 }
@@ -639,17 +660,20 @@ ck_history_left(struct ck *ck)
 		if (ck->matched[i])
 			continue;
 		if ((j = spool_hist_find(&ck->seen, id, e->idlen)) != -1) {
-			ck_problem(ck, CK_HISTORY, "%s: more than one history "
-			    "line", id);
+			ck_problem(ck, CK_HISTORY,
+			    "%s: more than one history "
+			    "line",
+			    id);
 			continue;
 		}
 		if (spool_lookup(sp, id, &loc) == -1 ||
 		    (gi = spool_group_index(sp, loc.group)) == -1)
 			continue; /* its group is gone: kept for dedupe */
 		if (loc.num >= ck->g[gi].low && loc.num <= ck->g[gi].high)
-			ck_problem(ck, CK_HISTORY, "%s: history points to "
-			    "%s:%" PRIu64 ", which is missing", id, loc.group,
-			    loc.num);
+			ck_problem(ck, CK_HISTORY,
+			    "%s: history points to "
+			    "%s:%" PRIu64 ", which is missing",
+			    id, loc.group, loc.num);
 		else {
 			/* Expired (below low): kept so it is not taken
 			 * again. */
@@ -660,7 +684,7 @@ ck_history_left(struct ck *ck)
 
 struct ck_hline {
 	int64_t arrival;
-	size_t seq;	    /* for a stable order */
+	size_t seq; /* for a stable order */
 	const struct hist *h;
 	size_t i;
 };
@@ -688,12 +712,16 @@ ck_write_history(struct ck *ck)
 
 	l = xcalloc(sp->hist.ncommitted + ck->seen.n + 1, sizeof(*l));
 	for (i = 0; i < sp->hist.ncommitted; i++)
-		if (ck->matched[i] == 2)
-			l[n++] = (struct ck_hline){sp->hist.ents[i].arrival, n,
-			    &sp->hist, i};
-	for (i = 0; i < ck->seen.n; i++)
-		l[n++] = (struct ck_hline){ck->seen.ents[i].arrival, n,
-		    &ck->seen, i};
+		if (ck->matched[i] == 2) {
+			l[n] = (struct ck_hline){
+			    sp->hist.ents[i].arrival, n, &sp->hist, i};
+			n++;
+		}
+	for (i = 0; i < ck->seen.n; i++) {
+		l[n] = (struct ck_hline){
+		    ck->seen.ents[i].arrival, n, &ck->seen, i};
+		n++;
+	}
 	if (n > 0)
 		qsort(l, n, sizeof(*l), ck_hline_cmp);
 	for (i = 0; i < n; i++) {
@@ -759,8 +787,10 @@ ck_overview_fmt(struct ck *ck)
 
 	if (spool_read_file(ck->sp, SPOOL_OVERFMT, &b) == -1 ||
 	    strcmp(buf_cstr(&b), SPOOL_OVERFMT_TEXT) != 0) {
-		ck_problem(ck, CK_ACTIVE, "%s is not the standard overview "
-		    "format", SPOOL_OVERFMT);
+		ck_problem(ck, CK_ACTIVE,
+		    "%s is not the standard overview "
+		    "format",
+		    SPOOL_OVERFMT);
 		if (ck->rebuild &&
 		    spool_replace_file(ck->sp, SPOOL_OVERFMT,
 			SPOOL_OVERFMT ".tmp", SPOOL_OVERFMT_TEXT,
@@ -850,8 +880,7 @@ done:
 }
 
 int
-spool_check(struct spool *sp, bool rebuild, spool_report_fn report,
-    void *arg)
+spool_check(struct spool *sp, bool rebuild, spool_report_fn report, void *arg)
 {
 	bool took = false, relinked = false, inflight;
 	int rc = -1, again;

@@ -24,7 +24,7 @@
 #include "common.h"
 #include "spool_int.h"
 
-#define OVER_CHUNK 65536      /* bytes read at a time */
+#define OVER_CHUNK 65536	/* bytes read at a time */
 #define OVER_LINE_MAX (1 << 20) /* longest overview line accepted */
 
 void
@@ -135,8 +135,8 @@ out:
  * size on return.
  */
 int
-spool_index_verify(struct spool *sp, const char *group, uint64_t ov_size,
-    uint64_t *idx_size)
+spool_index_verify(
+    struct spool *sp, const char *group, uint64_t ov_size, uint64_t *idx_size)
 {
 	char ov[SPOOL_PATH_MAX];
 	struct ovrec last;
@@ -226,8 +226,8 @@ spool_idx_search(int fd, uint64_t n, uint64_t want)
  * is base_num), or 0 with base_num 0 when the index is empty.
  */
 static int
-spool_tail_extend(struct ovtail *t, int ovfd, uint64_t size, uint64_t high,
-    uint64_t base_num)
+spool_tail_extend(
+    struct ovtail *t, int ovfd, uint64_t size, uint64_t high, uint64_t base_num)
 {
 	struct buf b = BUF_INIT(OVER_LINE_MAX + OVER_CHUNK);
 	uint64_t last = t->n ? t->recs[t->n - 1].num : base_num;
@@ -256,8 +256,8 @@ spool_tail_extend(struct ovtail *t, int ovfd, uint64_t size, uint64_t high,
 			if (num > last) {
 				if (t->n == t->cap) {
 					t->cap = t->cap ? t->cap * 2 : 256;
-					t->recs = xreallocarray(t->recs,
-					    t->cap, sizeof(*t->recs));
+					t->recs = xreallocarray(
+					    t->recs, t->cap, sizeof(*t->recs));
 				}
 				t->recs[t->n].num = num;
 				t->recs[t->n++].off =
@@ -281,8 +281,8 @@ out:
  * 1 when found, 0 when there is none, -1 on error.
  */
 static int
-spool_over_seek(struct spool *sp, size_t gi, int ovfd,
-    const struct stat *ovst, uint64_t lo, uint64_t *off)
+spool_over_seek(struct spool *sp, size_t gi, int ovfd, const struct stat *ovst,
+    uint64_t lo, uint64_t *off)
 {
 	const struct spool_group *g = &sp->groups[gi];
 	struct ovtail *t = &sp->gp[gi].tail;
@@ -296,8 +296,8 @@ spool_over_seek(struct spool *sp, size_t gi, int ovfd,
 		return -1;
 	if ((fd = openat(sp->dfd, path, O_RDONLY | O_CLOEXEC)) != -1) {
 		if (fstat(fd, &st) == 0)
-			n = spool_idx_committed(fd,
-			    (uint64_t)st.st_size / SPOOL_IDXREC, g->high);
+			n = spool_idx_committed(
+			    fd, (uint64_t)st.st_size / SPOOL_IDXREC, g->high);
 		if (n > 0 && (i = spool_idx_search(fd, n, lo)) < n &&
 		    spool_rec_read(fd, i, &r) == 0) {
 			close(fd);
@@ -310,16 +310,16 @@ spool_over_seek(struct spool *sp, size_t gi, int ovfd,
 	}
 	if (n > 0 && r.num >= g->high)
 		return 0; /* the index covers every committed line */
-	if (t->ino != ovst->st_ino || t->dev != ovst->st_dev ||
-	    t->idx_n != n || t->scan_off > (uint64_t)ovst->st_size) {
+	if (t->ino != ovst->st_ino || t->dev != ovst->st_dev || t->idx_n != n ||
+	    t->scan_off > (uint64_t)ovst->st_size) {
 		spool_tail_free(t);
 		t->ino = ovst->st_ino;
 		t->dev = ovst->st_dev;
 		t->idx_n = n;
 		t->scan_off = n ? r.off : 0;
 	}
-	if (spool_tail_extend(t, ovfd, (uint64_t)ovst->st_size, g->high,
-		n ? r.num : 0) == -1)
+	if (spool_tail_extend(
+		t, ovfd, (uint64_t)ovst->st_size, g->high, n ? r.num : 0) == -1)
 		return -1;
 	for (a = 0, b = t->n; a < b;) {
 		i = a + (b - a) / 2;
@@ -413,14 +413,13 @@ spool_over_copy(void *arg, uint64_t num, const char *line, size_t len)
 }
 
 int
-spool_over_one(struct spool *sp, const char *group, uint64_t num,
-    struct buf *line)
+spool_over_one(
+    struct spool *sp, const char *group, uint64_t num, struct buf *line)
 {
 	size_t before = line->len;
 	int rc;
 
-	if ((rc = spool_over(sp, group, num, num, spool_over_copy, line)) ==
-	    -1)
+	if ((rc = spool_over(sp, group, num, num, spool_over_copy, line)) == -1)
 		return -1;
 	if (rc == 0 || line->err) {
 		buf_truncate(line, before);

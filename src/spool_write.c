@@ -72,8 +72,8 @@ spool_truncate_to(struct spool *sp, const char *rel, uint64_t size)
 		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &st) == -1)
 		rc = -1;
-	else if ((uint64_t)st.st_size > size && ftruncate(fd, (off_t)size) ==
-	    -1)
+	else if ((uint64_t)st.st_size > size &&
+	    ftruncate(fd, (off_t)size) == -1)
 		rc = -1;
 	close(fd);
 	if (rc == -1)
@@ -422,8 +422,8 @@ spool_group_dfd(struct spool *sp, size_t gi)
 		return -1;
 	g->dfd = openat(sp->dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (g->dfd == -1 && errno == ENOENT && spool_mkdirs(sp, path) == 0)
-		g->dfd = openat(sp->dfd, path,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		g->dfd =
+		    openat(sp->dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (g->dfd == -1)
 		log_warn("spool: open %s/%s", sp->dir, path);
 	return g->dfd;
@@ -446,8 +446,8 @@ spool_put_files(struct spool *sp, const size_t *gi, const uint64_t *nums,
 		return -1;
 	(void)str_printf(name0, sizeof(name0), "%" PRIu64, nums[0]);
 	for (tries = 0; tries < 2; tries++) {
-		fd = openat(dfd0, name0,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		fd = openat(
+		    dfd0, name0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd != -1 || errno != EEXIST)
 			break;
 		(void)unlinkat(dfd0, name0, 0);
@@ -492,8 +492,8 @@ fail0:
 
 /* Resolve and check the group list of spool_add. */
 static int
-spool_add_groups(struct spool *sp, const char *const *groups, size_t n,
-    size_t *gi)
+spool_add_groups(
+    struct spool *sp, const char *const *groups, size_t n, size_t *gi)
 {
 	size_t k, m;
 	ssize_t i;
@@ -540,8 +540,8 @@ spool_queue(struct spool *sp, const struct article *a, const size_t *gi,
 
 		if (g->nrecs == g->caprecs) {
 			g->caprecs = g->caprecs ? g->caprecs * 2 : 64;
-			g->recs = xreallocarray(g->recs, g->caprecs,
-			    sizeof(*g->recs));
+			g->recs = xreallocarray(
+			    g->recs, g->caprecs, sizeof(*g->recs));
 		}
 		g->recs[g->nrecs].num = nums[k];
 		g->recs[g->nrecs++].off = g->ov.len;
@@ -550,8 +550,8 @@ spool_queue(struct spool *sp, const struct article *a, const size_t *gi,
 	}
 	if (now < sp->hist.last_arrival)
 		now = sp->hist.last_arrival;
-	buf_printf(&sp->hist_stage, "%s\t%lld\t%s\n", msgid, (long long)now,
-	    loc);
+	buf_printf(
+	    &sp->hist_stage, "%s\t%lld\t%s\n", msgid, (long long)now, loc);
 	spool_hist_add(&sp->hist, msgid, strlen(msgid), loc, strlen(loc), now);
 	spool_fps_add(&sp->fps, fp);
 }
@@ -564,8 +564,8 @@ spool_touch(struct spool *sp, size_t gi)
 
 	if (g->touched)
 		return 0;
-	if (spool_index_verify(sp, sp->groups[gi].name, g->ov_size0,
-		&g->idx_size0) == -1)
+	if (spool_index_verify(
+		sp, sp->groups[gi].name, g->ov_size0, &g->idx_size0) == -1)
 		return -1;
 	g->touched = true;
 	return 0;
@@ -601,8 +601,8 @@ spool_add(struct spool *sp, struct article *a, const char *const *groups,
 	buf_puts(&xref, sp->host);
 	for (k = 0; k < ngroups; k++) {
 		nums[k] = sp->gp[gi[k]].next + 1;
-		buf_printf(&xref, " %s:%" PRIu64, sp->groups[gi[k]].name,
-		    nums[k]);
+		buf_printf(
+		    &xref, " %s:%" PRIu64, sp->groups[gi[k]].name, nums[k]);
 		buf_printf(&loc, "%s%s:%" PRIu64, k ? " " : "",
 		    sp->groups[gi[k]].name, nums[k]);
 		if (spool_touch(sp, gi[k]) == -1)
@@ -617,8 +617,8 @@ spool_add(struct spool *sp, struct article *a, const char *const *groups,
 		buf_free(&ng);
 	}
 	if (article_get(a, "Lines") == NULL) {
-		(void)str_printf(lines, sizeof(lines), "%" PRIu64,
-		    article_body_lines(a));
+		(void)str_printf(
+		    lines, sizeof(lines), "%" PRIu64, article_body_lines(a));
 		article_set(a, "Lines", lines);
 	}
 	article_set(a, "Xref", buf_cstr(&xref));
@@ -644,8 +644,8 @@ out:
 		int e = errno;
 
 		if (spool_flush(sp) == -1)
-			log_warnx("spool: %s: cannot end an empty batch",
-			    sp->dir);
+			log_warnx(
+			    "spool: %s: cannot end an empty batch", sp->dir);
 		errno = e;
 	}
 	return rc;
@@ -667,11 +667,11 @@ spool_flush_group(struct spool *sp, size_t gi)
 	size_t k;
 	int fd, rc;
 
-	if (spool_path_group(path, sizeof(path), sp->groups[gi].name,
-		SPOOL_OVERVIEW) == -1)
+	if (spool_path_group(
+		path, sizeof(path), sp->groups[gi].name, SPOOL_OVERVIEW) == -1)
 		return -1;
-	if ((fd = openat(sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC,
-		 0644)) == -1)
+	if ((fd = openat(
+		 sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		goto fail;
 	rc = spool_pwrite_all(fd, g->ov.data, g->ov.len, g->ov_size0);
 	if (close(fd) == -1 || rc == -1)
@@ -683,8 +683,8 @@ spool_flush_group(struct spool *sp, size_t gi)
 		recs[2 * k] = htole64(g->recs[k].num);
 		recs[2 * k + 1] = htole64(g->ov_size0 + g->recs[k].off);
 	}
-	if ((fd = openat(sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC,
-		 0644)) == -1) {
+	if ((fd = openat(
+		 sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1) {
 		free(recs);
 		goto fail;
 	}
@@ -707,11 +707,11 @@ spool_flush_history(struct spool *sp)
 	size_t k, n = f->n - f->ncommitted;
 	int fd, rc;
 
-	if ((fd = openat(sp->dfd, SPOOL_HISTORY,
-		 O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
+	if ((fd = openat(sp->dfd, SPOOL_HISTORY, O_WRONLY | O_CREAT | O_CLOEXEC,
+		 0644)) == -1)
 		goto fail;
-	rc = spool_pwrite_all(fd, sp->hist_stage.data, sp->hist_stage.len,
-	    sp->hist_size0);
+	rc = spool_pwrite_all(
+	    fd, sp->hist_stage.data, sp->hist_stage.len, sp->hist_size0);
 	if (close(fd) == -1 || rc == -1)
 		goto fail;
 	if (n == 0)
@@ -764,8 +764,8 @@ spool_flush(struct spool *sp)
 		sp->groups[i].high = sp->gp[i].next;
 	sp->hist.ncommitted = sp->hist.n;
 	sp->hist.file_off = sp->hist_size0 + sp->hist_stage.len;
-	sp->fps.file_off = sp->fps_size0 +
-	    (sp->fps.n - sp->fps.ncommitted) * sizeof(uint64_t);
+	sp->fps.file_off =
+	    sp->fps_size0 + (sp->fps.n - sp->fps.ncommitted) * sizeof(uint64_t);
 	sp->fps.ncommitted = sp->fps.n;
 	/* No sync needed: a journal that survives a crash is seen as
 	 * committed, since active's highs moved. */
