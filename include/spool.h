@@ -101,7 +101,10 @@ int spool_group_remove(struct spool *sp, const char *name)
  * every group) and queues its overview and history lines. Takes the writer
  * lock if not held. nums[i] receives the number in groups[i].
  * fingerprint is the content fingerprint (0: none) remembered for dedupe.
- * Returns 0, or -1 with errno (EEXIST: Message-ID already in history).
+ * Returns 0, or -1 with errno (EEXIST: Message-ID already in history;
+ * EUCLEAN: data/active is behind the article files, so the next number
+ * is a stored article; nothing is overwritten, `newsgate check --rebuild`
+ * repairs the marks).
  * Nothing staged is visible or durable until spool_flush().
  */
 int spool_add(struct spool *sp, struct article *a, const char *const *groups,

@@ -36,12 +36,11 @@ enum ck_kind {
 	CK_HISTORY,
 	CK_LINK,
 	CK_STRAY,
-	CK_FPS,
 	CK_NKINDS
 };
 
 static const char *const ck_kind_names[CK_NKINDS] = {"active", "article",
-    "overview", "index", "history", "crosspost", "stray file", "fingerprint"};
+    "overview", "index", "history", "crosspost", "stray file"};
 
 /* What the files say about one group. */
 struct ck_group {
@@ -260,8 +259,8 @@ ck_history(struct ck *ck, const char *group, uint64_t num,
 	spool_hist_add(
 	    &ck->seen, msgid, strlen(msgid), loc, strlen(loc), arrival);
 	spool_fps_add(&ck->fps, fp);
-	if (fp && !spool_has_fingerprint(sp, fp))
-		ck_problem(ck, CK_FPS, "%s: fingerprint not recorded", msgid);
+	/* Not a problem when absent: a writer may store none (0), and
+	 * they are only a dedupe cache, which a rebuild regenerates. */
 }
 
 /* Read and check one article file; append its overview line. */

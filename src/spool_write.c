@@ -430,6 +430,48 @@ spool_group_dfd(struct spool *sp, size_t gi)
 }
 
 /*
+ * A file already under a number we are about to use (above the committed
+ * high): a leftover of a batch that never committed (its journal lost),
+ * which we replace, unless its Message-ID is committed in history. Then
+ * active is behind the files (damaged or edited): refuse with EUCLEAN
+ * rather than overwrite an article; `newsgate check --rebuild` repairs
+ * the marks.
+ */
+static bool
+spool_is_leftover(struct spool *sp, size_t gi, int dfd, const char *name)
+{
+	char head[8192], *p, *nl, *v, *end;
+	ssize_t n, i;
+	int fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return true;
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	head[n] = '\0';
+	for (p = head; *p != '\n' && (nl = strchr(p, '\n')) != NULL;
+	     p = nl + 1) {
+		if (strncasecmp(p, "Message-ID:", 11) != 0)
+			continue;
+		for (v = p + 11; *v == ' ' || *v == '\t'; v++)
+			;
+		for (end = nl; end > v && (end[-1] == ' ' || end[-1] == '\t');)
+			end--;
+		i = spool_hist_find(&sp->hist, v, (size_t)(end - v));
+		if (i == -1 || (size_t)i >= sp->hist.ncommitted)
+			return true;
+		log_warnx("spool: %s: %s:%s is a stored article above the high "
+			  "mark; run newsgate check --rebuild",
+		    sp->dir, sp->groups[gi].name, name);
+		errno = EUCLEAN;
+		return false;
+	}
+	return true;
+}
+
+/*
  * Create the article file in its first group and link it into the others.
  * A file already there under a number above the committed high is a
  * leftover of a batch that never committed: replace it.
@@ -440,7 +482,7 @@ spool_put_files(struct spool *sp, const size_t *gi, const uint64_t *nums,
 {
 	char name[24], name0[24];
 	size_t k;
-	int fd = -1, dfd0, dfd, tries;
+	int fd = -1, dfd0, dfd, tries, e;
 
 	if ((dfd0 = spool_group_dfd(sp, gi[0])) == -1)
 		return -1;
@@ -450,6 +492,8 @@ spool_put_files(struct spool *sp, const size_t *gi, const uint64_t *nums,
 		    dfd0, name0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd != -1 || errno != EEXIST)
 			break;
+		if (!spool_is_leftover(sp, gi[0], dfd0, name0))
+			return -1;
 		(void)unlinkat(dfd0, name0, 0);
 	}
 	if (fd == -1)
@@ -467,7 +511,8 @@ spool_put_files(struct spool *sp, const size_t *gi, const uint64_t *nums,
 		for (tries = 0; tries < 2; tries++) {
 			if (linkat(dfd0, name0, dfd, name, 0) == 0)
 				break;
-			if (errno != EEXIST)
+			if (errno != EEXIST ||
+			    !spool_is_leftover(sp, gi[k], dfd, name))
 				goto fail_links;
 			(void)unlinkat(dfd, name, 0);
 		}
@@ -476,15 +521,19 @@ spool_put_files(struct spool *sp, const size_t *gi, const uint64_t *nums,
 	}
 	return 0;
 fail_links:
+	e = errno;
 	log_warn("spool: link %s:%" PRIu64, sp->groups[gi[k]].name, nums[k]);
 	while (k-- > 1) {
 		(void)str_printf(name, sizeof(name), "%" PRIu64, nums[k]);
 		(void)unlinkat(sp->gp[gi[k]].dfd, name, 0);
 	}
 	(void)unlinkat(dfd0, name0, 0);
+	errno = e;
 	return -1;
 fail:
+	e = errno;
 	(void)unlinkat(dfd0, name0, 0);
+	errno = e;
 fail0:
 	log_warn("spool: write %s:%" PRIu64, sp->groups[gi[0]].name, nums[0]);
 	return -1;

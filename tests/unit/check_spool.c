@@ -800,6 +800,32 @@ START_TEST(test_check_and_rebuild)
 	ck_assert_uint_eq(add(sp, 7, AB, 1), 10);
 	ck_assert_int_eq(spool_flush(sp), 0);
 	ck_assert_int_eq(check_spool(sp, false, &r), 0);
+	/* Active behind the files again: a stored article is never
+	 * overwritten; the add is refused until a rebuild. */
+	spit("data/active", "a.b 0000000010 0000000001 y\n"
+			    "c.d 0000000002 0000000001 y\n",
+	    false);
+	{
+		struct article *a = mkart("<8@test>", "s", "x\n");
+		uint64_t nums[2];
+		char *before = slurp("articles/c/d/3"), *after;
+
+		ck_assert_int_eq(spool_add(sp, a, ABCD, 2, 0, nums), -1);
+		ck_assert_int_eq(errno, EUCLEAN);
+		after = slurp("articles/c/d/3");
+		ck_assert_str_eq(after, before);
+		ck_assert(!exists("articles/a/b/11"));
+		ck_assert(lock_is_free());
+		ck_assert_int_eq(check_spool(sp, true, &r), 1);
+		ck_assert_int_eq(spool_add(sp, a, ABCD, 2, 0, nums), 0);
+		ck_assert_uint_eq(nums[0], 11);
+		ck_assert_uint_eq(nums[1], 4);
+		ck_assert_int_eq(spool_flush(sp), 0);
+		ck_assert_int_eq(check_spool(sp, false, &r), 0);
+		article_free(a);
+		free(before);
+		free(after);
+	}
 	free(ov);
 	free(fixed_ov);
 	free(fixed_hist);
