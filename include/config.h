@@ -72,6 +72,14 @@ struct config {
 	uint64_t max_article_bytes;/* POST/IHAVE size limit */
 	char *post_policy; /* owned: "anyone", "authenticated", "loopback",
 			      "nobody" */
+	uint32_t post_rate;	/* POSTs per minute per connection; 0: no
+				   limit */
+	char *auth_plaintext;	/* owned: AUTHINFO without TLS from
+				   "loopback" only, "yes" anywhere, "no" */
+	char *accounts;		/* owned or NULL: the accounts file
+				   (NULL: <spool>/.newsgate/accounts) */
+	char *user;		/* owned or NULL: the user to run as when
+				   started as root (NULL: see server.h) */
 	struct group_conf *groups; /* owned, in file order */
 	size_t ngroups;
 	struct thread_conf threading;

@@ -15,13 +15,24 @@
  * the output queue is below its high-water mark. So memory per session is
  * bounded by about SESSION_OUT_HIGH plus one step, whatever the response.
  *
+ * Posting, AUTHINFO and STARTTLS need the server (the pipeline, the
+ * accounts, the socket): the session does the protocol and the policy and
+ * asks through struct session_ops; while the server works it waits
+ * (s->wait: no command runs and nothing is read), and the server ends the
+ * wait with session_post_done(), session_auth_done() or session_tls_done().
+ *
  * SECURITY: every input byte is attacker-controlled. Bounds: a command
  * line is at most NNTP_LINE_MAX octets including CRLF (longer lines are
  * discarded and answered 501, RFC 3977 §3.1); at most SESSION_ARGS_MAX
  * arguments; unprocessed pipelined input at most SESSION_IN_MAX octets
  * (the server stops reading beyond that); output at most SESSION_OUT_MAX
  * (a sticky error closes the session). Group names and message-ids are
- * validated before they reach the spool.
+ * validated before they reach the spool. A POSTed article is held up to
+ * the configured max_article_bytes and no further: past it the rest is
+ * read and dropped up to its "." line and the POST answered 441; it is
+ * then parsed by article_parse() (article.h has its limits). A password
+ * (AUTHINFO PASS) is handed to the server and the session's copies of the
+ * line are wiped.
  */
 #ifndef NG_SESSION_H
 #define NG_SESSION_H
@@ -30,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "common.h"
 #include "nntp.h"
@@ -39,20 +51,92 @@
 #define SESSION_OUT_MAX (4 * 1024 * 1024) /* hard ceiling on output */
 #define SESSION_IN_MAX (16 * 1024)	  /* unprocessed input held */
 #define SESSION_ARGS_MAX 16		  /* arguments after the verb */
+#define INET6_ADDRSTRLEN_MAX 46		  /* INET6_ADDRSTRLEN */
+
+#define SESSION_ARTICLE_MAX_DEFAULT (1024 * 1024) /* when conf says 0 */
+
+struct session;
+struct cmd;
+
+/* Who may post (newsgate.conf post_policy). */
+enum session_post_policy {
+	SESSION_POST_NOBODY = 0,
+	SESSION_POST_LOOPBACK,	    /* loopback clients, and authenticated
+				       ones from anywhere */
+	SESSION_POST_AUTHENTICATED, /* authenticated clients */
+	SESSION_POST_ANYONE,
+};
+
+/* Where AUTHINFO may be used without TLS (newsgate.conf auth_plaintext;
+ * RFC 4643 §2.2 lets a server require TLS first, with 483). */
+enum session_plain_auth {
+	SESSION_PLAIN_LOOPBACK = 0, /* from loopback clients only */
+	SESSION_PLAIN_YES,	    /* from anywhere */
+	SESSION_PLAIN_NO,	    /* never: TLS first, even on loopback */
+};
+
+/*
+ * What a session asks of its server. Each call starts work the session
+ * waits for (s->wait is set before the call); the server ends it, during
+ * the call or later, with the matching session_*_done(). arg is
+ * session_server.ops_arg; s->host says which connection.
+ */
+struct session_ops {
+	/* A POSTed article that passed every check, as it is to be stored
+	 * (LF line endings, the injection headers added; valid during the
+	 * call). msgid is its Message-ID. Stage and commit it, then
+	 * session_post_done(). */
+	void (*post)(void *arg, struct session *s, const char *text, size_t len,
+	    const char *msgid);
+	/* AUTHINFO PASS: check the password (the strings are valid during
+	 * the call only), then session_auth_done(). */
+	void (*auth)(
+	    void *arg, struct session *s, const char *user, const char *pass);
+	/* STARTTLS: 382 is queued and the unread input discarded. Once the
+	 * 382 is sent, read nothing more in plaintext: run the handshake,
+	 * then session_tls_done() (or close the connection on failure). */
+	void (*starttls)(void *arg, struct session *s);
+};
 
 /* Settings a server passes to its sessions; may be replaced (SIGHUP)
  * between commands, so sessions never cache what they read here. */
 struct session_conf {
 	const char *hostname;  /* shown in the greeting */
-	bool posting;	       /* POST allowed: greeting/MODE READER 200 */
+	bool posting;	       /* the server takes posts at all (its spool is
+				  writable); who may is post_policy's */
 	size_t out_high;       /* output high-water mark, bytes (> 0) */
 	bool server_refreshes; /* the server calls spool_refresh() once per
 				  event-loop wakeup, before any command it
 				  reads; commands then skip their own */
 };
 
-struct session;
-struct cmd;
+/*
+ * What a server offers its sessions beyond reading: posting, accounts and
+ * TLS (s->srv; NULL, as in tests and the fuzzer: POST is 440, AUTHINFO
+ * 502, STARTTLS 580). Replaced on SIGHUP like session_conf.
+ */
+struct session_server {
+	const struct session_ops *ops;
+	void *ops_arg; /* first argument of every op */
+	enum session_post_policy post_policy;
+	enum session_plain_auth auth_plaintext;
+	bool tls;		    /* STARTTLS can be offered (a certificate
+				       is loaded) */
+	uint64_t max_article_bytes; /* POST size ceiling, octets as sent
+				       (CRLF counted, dot-stuffing not); 0:
+				       SESSION_ARTICLE_MAX_DEFAULT */
+	uint32_t post_rate;	    /* POSTs per minute per connection (a
+				       burst of that many at once); 0: no
+				       limit */
+};
+
+/* What a session is waiting for from its server (see session_ops). */
+enum session_wait {
+	SESSION_WAIT_NONE = 0,
+	SESSION_WAIT_POST, /* the article's commit */
+	SESSION_WAIT_AUTH, /* the password check (and its delay) */
+	SESSION_WAIT_TLS,  /* the 382 to be sent and the handshake */
+};
 
 /* A command handler: argv[0..argc-1] are the arguments after the verb
  * (NUL-terminated, valid only during the call). Returns 0 to go on, -1 to
@@ -75,6 +159,10 @@ enum cmd_flags {
 	CMD_HIDDEN = 0x08,	 /* not advertised in CAPABILITIES */
 };
 
+/* Is a command's capability usable by this session now? (RFC 3977 §3.3.2:
+ * CAPABILITIES changes after STARTTLS and AUTHINFO.) */
+typedef bool cmd_avail_fn(const struct session *s);
+
 /*
  * One row of the command table (and of the LIST keyword table).
  * spec: index of the optional "message-id | number | range" argument, or
@@ -93,12 +181,26 @@ struct cmd {
 	signed char spec;	/* see above */
 	const char *help;	/* synopsis for HELP and 501 replies */
 	const char *capability; /* CAPABILITIES line (or LIST keyword) */
+	cmd_avail_fn *avail;	/* NULL: the capability is always listed */
 };
 
 struct session_stats {
 	uint64_t commands; /* command lines dispatched */
 	uint64_t articles; /* ARTICLE/HEAD/BODY responses sent */
 	uint64_t errors;   /* 4xx/5xx replies other than 411/423/430 */
+	uint64_t posts;	   /* articles posted (240) */
+};
+
+/* A POST in progress: the article as it arrives (RFC 3977 §6.3.1.1). */
+struct session_post {
+	bool reading;	/* between 340 and the "." line */
+	bool bol;	/* at the beginning of a line */
+	bool too_big;	/* passed the ceiling: the rest is dropped */
+	struct buf art; /* dot-unstuffed, line endings as sent;
+			   at most the ceiling (then freed) */
+	char msgid[NNTP_MSGID_MAX + 1]; /* offered in the 340 reply */
+	uint64_t tat_ms; /* rate limit: GCRA theoretical arrival time
+			    (now_ms() clock) */
 };
 
 struct session {
@@ -125,6 +227,27 @@ struct session {
 	void *gen_state;     /* owned by the generator */
 	session_gen_free_fn *gen_free;
 	struct session_stats stats;
+
+	/* Set by the server after session_new(). */
+	const struct session_server *srv; /* not owned; NULL: none */
+	void *host; /* the server's connection; not owned */
+	char peer[INET6_ADDRSTRLEN_MAX]; /* client address (no port), for
+					    Injection-Info; "" unknown */
+	bool loopback;			 /* the client is on this machine */
+	bool tls;			 /* the connection is under TLS */
+
+	enum session_wait wait; /* while not NONE: no command runs, the
+				   server reads nothing */
+	bool discard_input;	/* STARTTLS: drop the unread input */
+	bool secret_seen;	/* AUTHINFO PASS went by: the server wipes its
+				   read buffer (and clears this) */
+	bool authenticated;	/* AUTHINFO succeeded (RFC 4643) */
+	bool user_given;	/* AUTHINFO USER seen, PASS expected */
+	char user[AUTH_USER_MAX + 1]; /* that user (or the authenticated
+					 one); "" when over-long */
+	struct session_post post;
+	const char *line; /* the command line being handled, unsplit (no
+			     CRLF); valid during the handler */
 };
 
 /* --- lifecycle and I/O (server.c, tests, fuzzer) ----------------------- */
@@ -172,6 +295,32 @@ void session_trim(struct session *s);
  * (RFC 3977 §3.2.1), else let the response finish. s->closing is set.
  */
 void session_stop(struct session *s, const char *reason);
+
+/* --- answers from the server (see struct session_ops) ------------------- */
+
+/* The POST is done: queue "code text" (240 <msgid>, or 441 reason) and go
+ * on with the input. */
+void session_post_done(struct session *s, int code, const char *text);
+/* AUTHINFO PASS is done: code 281 (authenticated), 481, or 403; close:
+ * close the connection after the reply (too many failures). */
+void session_auth_done(
+    struct session *s, int code, const char *text, bool close);
+/* The STARTTLS handshake succeeded: the session is under TLS and forgets
+ * what the client said before it (RFC 4642 §2.2.2). */
+void session_tls_done(struct session *s);
+
+/* --- policy ----------------------------------------------------------------
+ */
+
+/* Would POST be accepted from this session now? (greeting, MODE READER
+ * 200, CAPABILITIES POST) */
+bool session_may_post(const struct session *s);
+/* Can AUTHINFO be used now (not authenticated yet, and TLS or a plaintext
+ * connection that auth_plaintext allows)? */
+bool session_auth_usable(const struct session *s);
+/* Can STARTTLS be used now (a certificate, no TLS yet, not
+ * authenticated)? */
+bool session_tls_usable(const struct session *s);
 
 /* --- the tables (tests check their order) ------------------------------ */
 
@@ -226,8 +375,14 @@ cmd_fn cmd_list;				     /* session.c */
 cmd_fn cmd_list_active, cmd_list_active_times, cmd_list_counts,
     cmd_list_distrib_pats, cmd_list_headers, cmd_list_motd, cmd_list_newsgroups,
     cmd_list_overview_fmt, cmd_list_subscriptions,
-    cmd_newgroups;  /* cmd_list.c */
-cmd_fn cmd_newnews; /* cmd_new.c */
+    cmd_newgroups;		   /* cmd_list.c */
+cmd_fn cmd_newnews;		   /* cmd_new.c */
+cmd_fn cmd_post;		   /* cmd_post.c */
+cmd_fn cmd_authinfo, cmd_starttls; /* cmd_auth.c */
+
+/* The "." line of a POSTed article arrived: check it, add the injection
+ * headers, hand it to the server or answer 441 (cmd_post.c). */
+void session_post_article(struct session *s);
 
 /*
  * RFC 3977 §7.3.2: date "yymmdd" or "yyyymmdd", time "hhmmss", and gmt

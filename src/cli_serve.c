@@ -1,6 +1,7 @@
 /*
  * cli_serve.c - `newsgate serve`: parse the options, load the
- * configuration, start logging, hand over to server_run() (server.c).
+ * configuration, start logging, hand over to server_run() (server.c),
+ * which applies the TLS and --user options over the configuration.
  */
 #include <getopt.h>
 
@@ -11,6 +12,8 @@
 
 #define SERVE_SYNOPSIS                                                         \
 	"serve [--spool DIR] [--config FILE] [--listen ADDR:PORT]...\n"        \
+	"                [--tls-listen ADDR:PORT] [--tls-cert FILE]\n"         \
+	"                [--tls-key FILE] [--user USER]\n"                     \
 	"                [--port-file FILE] [--daemon] [--pid-file FILE]\n"    \
 	"                [--inetd] [--syslog] [-v]"
 
@@ -27,6 +30,10 @@ cli_serve(int argc, char **argv)
 	    {"port-file", required_argument, NULL, 'p'},
 	    {"spool", required_argument, NULL, 's'},
 	    {"syslog", no_argument, NULL, 'S'},
+	    {"tls-cert", required_argument, NULL, 'C'},
+	    {"tls-key", required_argument, NULL, 'K'},
+	    {"tls-listen", required_argument, NULL, 'T'},
+	    {"user", required_argument, NULL, 'u'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -70,6 +77,18 @@ cli_serve(int argc, char **argv)
 			break;
 		case 'S':
 			use_syslog = true;
+			break;
+		case 'C':
+			o.tls_cert = optarg;
+			break;
+		case 'K':
+			o.tls_key = optarg;
+			break;
+		case 'T':
+			o.tls_listen = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
 			break;
 		case 'v':
 			verbosity++;

@@ -25,15 +25,16 @@ cmd_date(struct session *s, int argc, char **argv)
 
 /*
  * RFC 3977 §5.3: we are not a mode-switching server, so MODE READER just
- * repeats the greeting's posting status (200/201), never 501: Thunderbird
- * and slrn send it first on every connection.
+ * says whether this client may post now (200/201), as the greeting did,
+ * never 501: Thunderbird and slrn send it first on every connection.
+ * After AUTHINFO the answer may change (RFC 4643 §2.2).
  */
 int
 cmd_mode(struct session *s, int argc, char **argv)
 {
 	if (strcasecmp(argv[0], "READER") != 0)
 		return session_syntax(s);
-	if (s->conf->posting)
+	if (session_may_post(s))
 		session_reply(s, NNTP_OK_BANNER_POST, "Posting allowed");
 	else
 		session_reply(s, NNTP_OK_BANNER_NOPOST, "Posting prohibited");

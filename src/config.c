@@ -32,6 +32,8 @@ static const char default_text[] =
     "idle_timeout = 600\n"
     "max_article_bytes = 1048576\n"
     "post_policy = loopback\n"
+    "post_rate = 0\n"
+    "auth_plaintext = loopback\n"
     "\n"
     "[threading]\n"
     "enabled = yes\n"
@@ -75,6 +77,8 @@ struct setting {
 
 /* Sorted by section, then key, for the reader's eye only. */
 static const struct setting settings[] = {
+	{"server", "accounts", CT_STR, OFF(accounts), 0, 0},
+	{"server", "auth_plaintext", CT_STR, OFF(auth_plaintext), 0, 0},
 	{"server", "hostname", CT_STR, OFF(hostname), 0, 0},
 	{"server", "idle_timeout", CT_U32, OFF(idle_timeout_s), 1, 86400},
 	{"server", "listen", CT_LISTEN, 0, 0, 0},
@@ -85,9 +89,11 @@ static const struct setting settings[] = {
 	{"server", "max_per_address", CT_U32, OFF(max_per_address), 1,
 	    1000000},
 	{"server", "post_policy", CT_STR, OFF(post_policy), 0, 0},
+	{"server", "post_rate", CT_U32, OFF(post_rate), 0, 1000000},
 	{"server", "tls_cert", CT_STR, OFF(tls_cert), 0, 0},
 	{"server", "tls_key", CT_STR, OFF(tls_key), 0, 0},
 	{"server", "tls_listen", CT_STR, OFF(tls_listen), 0, 0},
+	{"server", "user", CT_STR, OFF(user), 0, 0},
 	{"spool", "dir", CT_STR, OFF(spool_dir), 0, 0},
 	{"threading", "body_weight", CT_DBL, TOFF(body_weight), 0, 100},
 	{"threading", "df_max", CT_DBL, TOFF(df_max), 0, 1},
@@ -507,6 +513,9 @@ config_fini(struct config *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->post_policy);
+	free(c->auth_plaintext);
+	free(c->accounts);
+	free(c->user);
 	groups_clear(c);
 	memset(c, 0, sizeof(*c));
 }

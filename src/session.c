@@ -11,6 +11,11 @@
  * most NNTP_LINE_MAX (512) octets counting its terminator; once 512
  * octets arrive without an LF the rest of the line is discarded and,
  * when its LF comes, answered with 501, and the session goes on.
+ *
+ * Between a 340 and the "." line the input is a POSTed article instead
+ * (RFC 3977 §3.1.1): it is dot-unstuffed as it streams into the
+ * session's article buffer, whatever its line lengths, up to the
+ * configured ceiling and not an octet further.
  */
 #include "common.h"
 #include "buf.h"
@@ -21,60 +26,72 @@
 static const struct session_conf default_conf = {
     "localhost", false, SESSION_OUT_HIGH, false};
 
+static cmd_avail_fn avail_post, avail_auth, avail_tls;
+
 /* Sorted for bsearch(); check_session.c enforces the order. */
 static const struct cmd cmds[] = {
     {"ARTICLE", cmd_article, 0, 1, CMD_REFRESH, 0,
-	"ARTICLE [message-ID|number]", NULL},
-    {"BODY", cmd_body, 0, 1, CMD_REFRESH, 0, "BODY [message-ID|number]", NULL},
+	"ARTICLE [message-ID|number]", NULL, NULL},
+    /* RFC 4643 §2.3: the password may hold spaces (cmd_auth.c). */
+    {"AUTHINFO", cmd_authinfo, 2, SESSION_ARGS_MAX, 0, -1,
+	"AUTHINFO USER name|PASS password", "AUTHINFO USER", avail_auth},
+    {"BODY", cmd_body, 0, 1, CMD_REFRESH, 0, "BODY [message-ID|number]", NULL,
+	NULL},
     {"CAPABILITIES", cmd_capabilities, 0, 1, 0, -1, "CAPABILITIES [keyword]",
-	NULL},
-    {"DATE", cmd_date, 0, 0, 0, -1, "DATE", NULL},
-    {"GROUP", cmd_group, 1, 1, CMD_REFRESH, -1, "GROUP newsgroup", NULL},
+	NULL, NULL},
+    {"DATE", cmd_date, 0, 0, 0, -1, "DATE", NULL, NULL},
+    {"GROUP", cmd_group, 1, 1, CMD_REFRESH, -1, "GROUP newsgroup", NULL, NULL},
     {"HDR", cmd_hdr, 1, 2, CMD_REFRESH, 1, "HDR header [message-ID|range]",
-	"HDR"},
-    {"HEAD", cmd_head, 0, 1, CMD_REFRESH, 0, "HEAD [message-ID|number]", NULL},
-    {"HELP", cmd_help, 0, 0, 0, -1, "HELP", NULL},
-    {"LAST", cmd_last, 0, 0, CMD_REFRESH | CMD_NEED_GROUP | CMD_NEED_CURRENT,
-	-1, "LAST", NULL},
-    {"LIST", cmd_list, 0, 2, CMD_REFRESH, -1,
-	"LIST [keyword [wildmat|argument]]", "LIST"},
-    {"LISTGROUP", cmd_listgroup, 0, 2, CMD_REFRESH, -1,
-	"LISTGROUP [newsgroup [range]]", NULL},
-    {"MODE", cmd_mode, 1, 1, 0, -1, "MODE READER", "READER"},
-    {"NEWGROUPS", cmd_newgroups, 2, 3, CMD_REFRESH, -1,
-	"NEWGROUPS [yy]yymmdd hhmmss [GMT]", NULL},
-    {"NEWNEWS", cmd_newnews, 3, 4, CMD_REFRESH, -1,
-	"NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]", "NEWNEWS"},
-    {"NEXT", cmd_next, 0, 0, CMD_REFRESH | CMD_NEED_GROUP | CMD_NEED_CURRENT,
-	-1, "NEXT", NULL},
-    {"OVER", cmd_over, 0, 1, CMD_REFRESH, 0, "OVER [message-ID|range]",
-	"OVER MSGID"},
-    {"QUIT", cmd_quit, 0, 0, 0, -1, "QUIT", NULL},
-    {"STAT", cmd_stat, 0, 1, CMD_REFRESH, 0, "STAT [message-ID|number]", NULL},
-    {"XHDR", cmd_xhdr, 1, 2, CMD_REFRESH, 1, "XHDR header [message-ID|range]",
+	"HDR", NULL},
+    {"HEAD", cmd_head, 0, 1, CMD_REFRESH, 0, "HEAD [message-ID|number]", NULL,
 	NULL},
-    {"XOVER", cmd_over, 0, 1, CMD_REFRESH, 0, "XOVER [range]", NULL},
+    {"HELP", cmd_help, 0, 0, 0, -1, "HELP", NULL, NULL},
+    {"LAST", cmd_last, 0, 0, CMD_REFRESH | CMD_NEED_GROUP | CMD_NEED_CURRENT,
+	-1, "LAST", NULL, NULL},
+    {"LIST", cmd_list, 0, 2, CMD_REFRESH, -1,
+	"LIST [keyword [wildmat|argument]]", "LIST", NULL},
+    {"LISTGROUP", cmd_listgroup, 0, 2, CMD_REFRESH, -1,
+	"LISTGROUP [newsgroup [range]]", NULL, NULL},
+    {"MODE", cmd_mode, 1, 1, 0, -1, "MODE READER", "READER", NULL},
+    {"NEWGROUPS", cmd_newgroups, 2, 3, CMD_REFRESH, -1,
+	"NEWGROUPS [yy]yymmdd hhmmss [GMT]", NULL, NULL},
+    {"NEWNEWS", cmd_newnews, 3, 4, CMD_REFRESH, -1,
+	"NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]", "NEWNEWS", NULL},
+    {"NEXT", cmd_next, 0, 0, CMD_REFRESH | CMD_NEED_GROUP | CMD_NEED_CURRENT,
+	-1, "NEXT", NULL, NULL},
+    {"OVER", cmd_over, 0, 1, CMD_REFRESH, 0, "OVER [message-ID|range]",
+	"OVER MSGID", NULL},
+    {"POST", cmd_post, 0, 0, CMD_REFRESH, -1, "POST", "POST", avail_post},
+    {"QUIT", cmd_quit, 0, 0, 0, -1, "QUIT", NULL, NULL},
+    {"STARTTLS", cmd_starttls, 0, 0, 0, -1, "STARTTLS", "STARTTLS", avail_tls},
+    {"STAT", cmd_stat, 0, 1, CMD_REFRESH, 0, "STAT [message-ID|number]", NULL,
+	NULL},
+    {"XHDR", cmd_xhdr, 1, 2, CMD_REFRESH, 1, "XHDR header [message-ID|range]",
+	NULL, NULL},
+    {"XOVER", cmd_over, 0, 1, CMD_REFRESH, 0, "XOVER [range]", NULL, NULL},
     {"XPAT", cmd_xpat, 3, SESSION_ARGS_MAX, CMD_REFRESH, 1,
-	"XPAT header message-ID|range pattern [pattern ...]", "XPAT"},
+	"XPAT header message-ID|range pattern [pattern ...]", "XPAT", NULL},
 };
 
 /* LIST keywords (RFC 3977 §7.6, RFC 6048), same shape; sorted. */
 static const struct cmd list_cmds[] = {
-    {"ACTIVE", cmd_list_active, 0, 1, 0, -1, "LIST ACTIVE [wildmat]", "ACTIVE"},
+    {"ACTIVE", cmd_list_active, 0, 1, 0, -1, "LIST ACTIVE [wildmat]", "ACTIVE",
+	NULL},
     {"ACTIVE.TIMES", cmd_list_active_times, 0, 1, 0, -1,
-	"LIST ACTIVE.TIMES [wildmat]", "ACTIVE.TIMES"},
-    {"COUNTS", cmd_list_counts, 0, 1, 0, -1, "LIST COUNTS [wildmat]", "COUNTS"},
+	"LIST ACTIVE.TIMES [wildmat]", "ACTIVE.TIMES", NULL},
+    {"COUNTS", cmd_list_counts, 0, 1, 0, -1, "LIST COUNTS [wildmat]", "COUNTS",
+	NULL},
     {"DISTRIB.PATS", cmd_list_distrib_pats, 0, 0, 0, -1, "LIST DISTRIB.PATS",
-	"DISTRIB.PATS"},
+	"DISTRIB.PATS", NULL},
     {"HEADERS", cmd_list_headers, 0, 1, 0, -1, "LIST HEADERS [MSGID|RANGE]",
-	"HEADERS"},
-    {"MOTD", cmd_list_motd, 0, 0, CMD_HIDDEN, -1, "LIST MOTD", "MOTD"},
+	"HEADERS", NULL},
+    {"MOTD", cmd_list_motd, 0, 0, CMD_HIDDEN, -1, "LIST MOTD", "MOTD", NULL},
     {"NEWSGROUPS", cmd_list_newsgroups, 0, 1, 0, -1,
-	"LIST NEWSGROUPS [wildmat]", "NEWSGROUPS"},
+	"LIST NEWSGROUPS [wildmat]", "NEWSGROUPS", NULL},
     {"OVERVIEW.FMT", cmd_list_overview_fmt, 0, 0, 0, -1, "LIST OVERVIEW.FMT",
-	"OVERVIEW.FMT"},
+	"OVERVIEW.FMT", NULL},
     {"SUBSCRIPTIONS", cmd_list_subscriptions, 0, 1, 0, -1,
-	"LIST SUBSCRIPTIONS [wildmat]", "SUBSCRIPTIONS"},
+	"LIST SUBSCRIPTIONS [wildmat]", "SUBSCRIPTIONS", NULL},
 };
 
 const struct cmd *
@@ -135,6 +152,7 @@ session_free(struct session *s)
 	gen_end(s);
 	buf_free(&s->in);
 	buf_free(&s->out);
+	buf_free(&s->post.art);
 	free(s);
 }
 
@@ -142,7 +160,7 @@ void
 session_greet(struct session *s)
 {
 	/* RFC 3977 §5.1.1: 200 posting allowed, 201 not. */
-	if (s->conf->posting)
+	if (session_may_post(s))
 		session_reply(s, NNTP_OK_BANNER_POST,
 		    "%s newsgate ready (posting ok)", s->conf->hostname);
 	else
@@ -404,8 +422,9 @@ static int
 dispatch(struct session *s, char *line, size_t len)
 {
 	char *argv[SESSION_ARGS_MAX + 1], *p = line, *verb = NULL;
+	char raw[NNTP_LINE_MAX + 1];
 	const struct cmd *c;
-	int argc = -1;
+	int argc = -1, rc;
 	size_t i;
 
 	s->stats.commands++;
@@ -421,6 +440,7 @@ dispatch(struct session *s, char *line, size_t len)
 		}
 	}
 	line[len] = '\0';
+	memcpy(raw, line, len + 1); /* the handler may want it unsplit */
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			*p++ = '\0';
@@ -447,7 +467,16 @@ dispatch(struct session *s, char *line, size_t len)
 		session_reply(s, NNTP_ERR_COMMAND, "Unknown command");
 		return 0;
 	}
-	return session_exec(s, c, argc, argv);
+	s->line = raw;
+	rc = session_exec(s, c, argc, argv);
+	s->line = NULL;
+	if (c->fn == cmd_authinfo) {
+		/* A password may have been in it. */
+		explicit_bzero(raw, sizeof(raw));
+		explicit_bzero(line, len);
+		s->secret_seen = true;
+	}
+	return rc;
 }
 
 static void
@@ -515,6 +544,85 @@ next_line(struct session *s, size_t *off)
 	return true;
 }
 
+/* --- a POSTed article ----------------------------------------------------- */
+
+static uint64_t
+article_max(const struct session *s)
+{
+	return s->srv != NULL && s->srv->max_article_bytes > 0
+	    ? s->srv->max_article_bytes
+	    : SESSION_ARTICLE_MAX_DEFAULT;
+}
+
+/* Keep [p, p + n) of the article, unless it passed the ceiling. */
+static void
+article_keep(struct session *s, const char *p, size_t n)
+{
+	struct session_post *po = &s->post;
+
+	if (po->too_big)
+		return;
+	if (po->art.len + n > article_max(s)) {
+		/* Never hold more than the ceiling: drop it all now. */
+		po->too_big = true;
+		buf_free(&po->art);
+		return;
+	}
+	buf_append(&po->art, p, n);
+}
+
+/* Would article_input() consume something of what is buffered? Only a
+ * "." or ".\r" at the start of a line waits for more. */
+static bool
+article_can_progress(const struct session *s)
+{
+	const char *p = s->in.data;
+
+	if (!s->post.bol || p[0] != '.')
+		return true;
+	if (s->in.len >= 3 || memchr(p, '\n', s->in.len) != NULL)
+		return true;
+	return s->in.len == 2 && p[1] != '\r';
+}
+
+/*
+ * Take article data from *off: up to the end of one line, or all there
+ * is. RFC 3977 §3.1.1: a line "." ends the article, and a leading "." of
+ * any other line is a stuffed one, removed. Returns false when it needs
+ * more input; true when it made progress (or the article is complete).
+ */
+static bool
+article_input(struct session *s, size_t *off)
+{
+	struct session_post *po = &s->post;
+	const char *p = s->in.data + *off, *nl;
+	size_t avail = s->in.len - *off, n;
+
+	if (avail == 0)
+		return false;
+	if (po->bol && p[0] == '.') {
+		if (avail < 2 || (p[1] == '\r' && avail < 3))
+			return false; /* cannot tell yet */
+		if (p[1] == '\n' || (p[1] == '\r' && p[2] == '\n')) {
+			*off += p[1] == '\n' ? 2 : 3;
+			po->reading = false;
+			session_post_article(s);
+			return true;
+		}
+		p++, avail--, (*off)++; /* unstuff */
+	}
+	if ((nl = memchr(p, '\n', avail)) != NULL) {
+		n = (size_t)(nl - p) + 1;
+		po->bol = true;
+	} else {
+		n = avail;
+		po->bol = false;
+	}
+	article_keep(s, p, n);
+	*off += n;
+	return true;
+}
+
 int
 session_run(struct session *s)
 {
@@ -533,12 +641,30 @@ session_run(struct session *s)
 			if (r == -1)
 				s->closing = true;
 		}
-		if (s->closing || session_out_full(s) || off == s->in.len ||
+		if (s->wait != SESSION_WAIT_NONE || s->closing)
+			break;
+		if (s->post.reading) {
+			if (!article_input(s, &off))
+				break;
+			continue;
+		}
+		if (session_out_full(s) || off == s->in.len ||
 		    !next_line(s, &off))
 			break;
 	}
-	if (off > 0)
+	if (s->discard_input) {
+		/* RFC 4642 §2.2.2: nothing sent before the handshake may
+		 * count as sent under TLS. */
+		s->discard_input = false;
+		explicit_bzero(s->in.data, s->in.len);
+		buf_reset(&s->in);
+		off = 0;
+	}
+	if (off > 0) {
+		if (s->secret_seen)
+			explicit_bzero(s->in.data, off);
 		buf_consume(&s->in, off);
+	}
 	if (s->closing)
 		buf_reset(&s->in);
 	if (s->out.err) {
@@ -565,7 +691,9 @@ session_input(struct session *s, const char *data, size_t len)
 size_t
 session_input_room(const struct session *s)
 {
-	if (s->closing)
+	/* While the server works for us (and after STARTTLS, until the
+	 * handshake), nothing more is read. */
+	if (s->closing || s->wait != SESSION_WAIT_NONE)
 		return 0;
 	return SESSION_IN_MAX - s->in.len;
 }
@@ -576,8 +704,128 @@ session_pending(const struct session *s)
 	/* A response in progress finishes even when closing. */
 	if (s->gen != NULL)
 		return true;
-	return !s->closing && s->in.len > 0 &&
-	    memchr(s->in.data, '\n', s->in.len) != NULL;
+	if (s->closing || s->wait != SESSION_WAIT_NONE || s->in.len == 0)
+		return false;
+	if (s->post.reading)
+		return article_can_progress(s);
+	return memchr(s->in.data, '\n', s->in.len) != NULL;
+}
+
+/* --- answers from the server --------------------------------------------- */
+
+void
+session_post_done(struct session *s, int code, const char *text)
+{
+	assert(s->wait == SESSION_WAIT_POST);
+	s->wait = SESSION_WAIT_NONE;
+	if (code == NNTP_OK_POSTED)
+		s->stats.posts++;
+	else
+		s->stats.errors++;
+	session_reply(s, code, "%s", text);
+}
+
+void
+session_auth_done(struct session *s, int code, const char *text, bool close)
+{
+	assert(s->wait == SESSION_WAIT_AUTH);
+	s->wait = SESSION_WAIT_NONE;
+	s->user_given = false;
+	if (code == NNTP_OK_AUTH)
+		s->authenticated = true;
+	else
+		s->stats.errors++;
+	session_reply(s, code, "%s", text);
+	if (close)
+		s->closing = true;
+}
+
+void
+session_tls_done(struct session *s)
+{
+	assert(s->wait == SESSION_WAIT_TLS);
+	s->wait = SESSION_WAIT_NONE;
+	s->tls = true;
+	/* RFC 4642 §2.2.2: forget what the client said in plaintext. */
+	s->user_given = false;
+	s->user[0] = '\0';
+	s->rfc3977 = false;
+	s->group[0] = '\0';
+	s->cur = 0;
+}
+
+/* --- policy -----------------------------------------------------------------
+ */
+
+bool
+session_may_post(const struct session *s)
+{
+	const struct session_server *c = s->srv;
+
+	if (!s->conf->posting || c == NULL || c->ops == NULL ||
+	    c->ops->post == NULL)
+		return false;
+	switch (c->post_policy) {
+	case SESSION_POST_ANYONE:
+		return true;
+	case SESSION_POST_LOOPBACK:
+		return s->loopback || s->authenticated;
+	case SESSION_POST_AUTHENTICATED:
+		return s->authenticated;
+	case SESSION_POST_NOBODY:
+		break;
+	}
+	return false;
+}
+
+bool
+session_auth_usable(const struct session *s)
+{
+	const struct session_server *c = s->srv;
+
+	if (c == NULL || c->ops == NULL || c->ops->auth == NULL ||
+	    s->authenticated)
+		return false;
+	if (s->tls)
+		return true;
+	switch (c->auth_plaintext) {
+	case SESSION_PLAIN_YES:
+		return true;
+	case SESSION_PLAIN_LOOPBACK:
+		return s->loopback;
+	case SESSION_PLAIN_NO:
+		break;
+	}
+	return false;
+}
+
+bool
+session_tls_usable(const struct session *s)
+{
+	const struct session_server *c = s->srv;
+
+	return c != NULL && c->tls && c->ops != NULL &&
+	    c->ops->starttls != NULL && !s->tls && !s->authenticated;
+}
+
+static bool
+avail_post(const struct session *s)
+{
+	return session_may_post(s);
+}
+
+/* RFC 4643 §2.2: not listed after success, nor where it cannot be used. */
+static bool
+avail_auth(const struct session *s)
+{
+	return session_auth_usable(s);
+}
+
+/* RFC 4642 §2.2.2: not listed once under TLS. */
+static bool
+avail_tls(const struct session *s)
+{
+	return session_tls_usable(s);
 }
 
 /* --- commands generated from the tables --------------------------------- */
@@ -592,7 +840,9 @@ cmd_capabilities(struct session *s, int argc, char **argv)
 	session_reply(s, NNTP_INFO_CAPABILITIES, "Capability list:");
 	session_printf(s, "VERSION 2\r\n");
 	for (i = 0; i < NG_NELEM(cmds); i++) {
-		if (cmds[i].capability == NULL || (cmds[i].flags & CMD_HIDDEN))
+		if (cmds[i].capability == NULL ||
+		    (cmds[i].flags & CMD_HIDDEN) ||
+		    (cmds[i].avail != NULL && !cmds[i].avail(s)))
 			continue;
 		session_printf(s, "%s", cmds[i].capability);
 		if (cmds[i].fn == cmd_list)

@@ -16,6 +16,12 @@
  *   nntpload ihave -p PORT [-c CONNS] ... SOURCE...
  *       The same with IHAVE (RFC 3977 §6.3.2): one article in flight per
  *       connection, as the protocol requires.
+ *   nntpload post -p PORT [-c CONNS] ... SOURCE...
+ *       The same with POST (RFC 3977 §6.3.1), as a newsreader posts:
+ *       MODE READER, then POST, 340, the article, 240; one in flight per
+ *       connection. The headers an injecting agent owns (Path, Xref,
+ *       Lines, Injection-*, NNTP-Posting-*, X-Trace) are dropped; the
+ *       Message-ID is kept, so each article is new to the server.
  *   nntpload over -p PORT -g GROUP [-x] [-R RUNS] [-r LO-HI]
  *       OVER (or XOVER with -x) of the whole group; lines/s, median of RUNS.
  *   nntpload article -p PORT -g GROUP [-c CONNS] [-d DEPTH] [-t SECONDS]
@@ -73,7 +79,8 @@
 #define LINE_MAX_IN (16 * 1024 * 1024) /* longest reply line we buffer */
 #define LAT_BUCKETS 100000	       /* 10 us each: up to 1 s */
 
-enum mode { M_TAKETHIS, M_IHAVE, M_OVER, M_ARTICLE, M_IDLE, M_PROBE };
+enum mode { M_TAKETHIS, M_IHAVE, M_POST, M_OVER, M_ARTICLE, M_IDLE,
+	M_PROBE };
 
 enum kind {
 	K_GREET,
@@ -84,6 +91,8 @@ enum kind {
 	K_CHECK,
 	K_IHAVE,
 	K_IHAVE_ART,
+	K_POST,
+	K_POST_ART,
 	K_OVER,
 	K_ARTICLE,
 	K_QUIT,
@@ -231,6 +240,20 @@ header_is(const char *line, size_t len, const char *name)
 	return len > n && line[n] == ':' && strncasecmp(line, name, n) == 0;
 }
 
+/* Headers a server adds when it injects a posted article (RFC 5537). */
+static bool
+header_injected(const char *line, size_t len)
+{
+	static const char *const names[] = {"Path", "Xref", "Lines",
+	    "Injection-Date", "Injection-Info", "NNTP-Posting-Host",
+	    "NNTP-Posting-Date", "X-Trace", "X-Complaints-To"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (header_is(line, len, names[i]))
+			return true;
+	return false;
+}
+
 /*
  * One article (LF or CRLF lines) to wire form. Returns false (skipped) when
  * it has no Message-ID.
@@ -259,7 +282,9 @@ art_convert(struct ctx *x, const char *src, size_t len, struct art *a)
 					goto next;
 			} else {
 				dropping = false;
-				if (x->strip_xref && header_is(p, ll, "Xref")) {
+				if ((x->strip_xref && header_is(p, ll, "Xref")) ||
+				    (x->mode == M_POST &&
+					header_injected(p, ll))) {
 					dropping = true;
 					goto next;
 				}
@@ -788,7 +813,7 @@ handshake_next(struct ctx *x, struct conn *c)
 		return false;
 	case M_IHAVE:
 		return false;
-	default:
+	default: /* readers, and POST as a newsreader does it */
 		if (step == 0) {
 			out_printf(c, "MODE READER\r\n");
 			q_push(c, K_MODE_READER, 0, now_s());
@@ -832,6 +857,12 @@ conn_pump(struct ctx *x, struct conn *c, double t)
 
 			out_printf(c, "IHAVE %s\r\n", x->arts[i].msgid);
 			q_push(c, K_IHAVE, i, t);
+		}
+		break;
+	case M_POST:
+		if (c->q_len == 0 && x->next_art < x->narts) {
+			out_printf(c, "POST\r\n");
+			q_push(c, K_POST, x->next_art++, t);
 		}
 		break;
 	case M_ARTICLE: {
@@ -956,6 +987,32 @@ on_reply(struct ctx *x, struct conn *c, struct pend *p, int code,
 		} else {
 			x->errors++;
 			snprintf(x->last_err, sizeof(x->last_err), "IHAVE: %.*s",
+			    (int)len, line);
+		}
+		return;
+	case K_POST:
+		if (code == 340) {
+			struct art *a = &x->arts[p->idx];
+
+			out_add(c, a->wire, a->wire_len);
+			q_push(c, K_POST_ART, p->idx, t);
+		} else {
+			x->errors++;
+			snprintf(x->last_err, sizeof(x->last_err), "POST: %.*s",
+			    (int)len, line);
+		}
+		return;
+	case K_POST_ART:
+		if (code == 240) {
+			x->accepted++;
+		} else if (code == 441) {
+			x->rejected++;
+			snprintf(x->last_err, sizeof(x->last_err),
+			    "%s rejected: %.*s", x->arts[p->idx].msgid,
+			    (int)len, line);
+		} else {
+			x->errors++;
+			snprintf(x->last_err, sizeof(x->last_err), "%.*s",
 			    (int)len, line);
 		}
 		return;
@@ -1227,7 +1284,7 @@ run_feed(struct ctx *x)
 		die("no articles to feed");
 	for (size_t i = 0; i < x->narts; i++)
 		bytes += x->arts[i].wire_len;
-	if (x->mode == M_IHAVE)
+	if (x->mode == M_IHAVE || x->mode == M_POST)
 		x->depth = 1;
 	open_all(x);
 	x->go = true;
@@ -1253,7 +1310,10 @@ run_feed(struct ctx *x)
 	       " errors=%" PRIu64 " seconds=%.3f rate=%.1f accepted_rate=%.1f"
 	       " mbytes=%.1f conns=%d window=%d server_cpu_s=%.3f"
 	       " client_cpu_s=%.2f\n",
-	    x->mode == M_TAKETHIS ? "takethis" : "ihave", x->narts,
+	    x->mode == M_TAKETHIS ? "takethis"
+	    : x->mode == M_IHAVE  ? "ihave"
+				  : "post",
+	    x->narts,
 	    x->next_art, x->accepted, x->rejected, x->refused, x->deferred,
 	    x->errors, t1 - t0, x->next_art / (t1 - t0),
 	    x->accepted / (t1 - t0), bytes / 1048576.0, x->nconn, x->depth,
@@ -1548,7 +1608,7 @@ run_idle(struct ctx *x)
 static void
 usage(void)
 {
-	fputs("usage: nntpload takethis|ihave|over|article|idle|probe "
+	fputs("usage: nntpload takethis|ihave|post|over|article|idle|probe "
 	      "-p PORT [options] [SOURCE...]\n"
 	      "  -h ADDR  server address (127.0.0.1)   -p PORT  server port\n"
 	      "  -c N     connections                 -d N     in flight per "
@@ -1589,6 +1649,8 @@ main(int argc, char **argv)
 		x.mode = M_TAKETHIS;
 	else if (!strcmp(argv[1], "ihave"))
 		x.mode = M_IHAVE;
+	else if (!strcmp(argv[1], "post"))
+		x.mode = M_POST;
 	else if (!strcmp(argv[1], "over"))
 		x.mode = M_OVER;
 	else if (!strcmp(argv[1], "article"))
@@ -1643,7 +1705,8 @@ main(int argc, char **argv)
 		die("epoll_create1: %s", strerror(errno));
 	switch (x.mode) {
 	case M_TAKETHIS:
-	case M_IHAVE: {
+	case M_IHAVE:
+	case M_POST: {
 		double t0 = now_s();
 
 		if (optind >= argc)

@@ -3,7 +3,11 @@
  * line framing (512/513 octets, NUL, garbage), the dispatcher's generic
  * checks, every handler's reply codes, dot-stuffing and CRLF, streaming
  * under back-pressure, and the exact answers the client traces in
- * ../shared/client-traces/ expect.
+ * ../shared/client-traces/ expect. Then POST (article framing split at
+ * every byte, the size ceiling exactly at and one over, every 441 reason,
+ * the headers injected, policy and rate limit), AUTHINFO and STARTTLS,
+ * against a fake server (struct session_ops) that records what it is
+ * asked and answers now or later.
  *
  * The fixture is a real spool built through spool.h (spool_add) once for
  * the suite; each test opens it read-only and talks to a fresh session.
@@ -99,6 +103,72 @@ fixture_down(void)
 static struct session_conf conf = {
     "news.example", false, SESSION_OUT_HIGH, false};
 
+/* --- a fake server for POST, AUTHINFO, STARTTLS ----------------------------- */
+
+static struct {
+	bool later;	    /* do not answer now: the test does */
+	int posts, auths, tls;
+	struct buf text;    /* the last article handed over */
+	char msgid[256];
+	char user[128], pass[512];
+} fk;
+
+static void
+fake_post(void *arg, struct session *ss, const char *text, size_t len,
+    const char *msgid)
+{
+	char line[300];
+
+	fk.posts++;
+	buf_reset(&fk.text);
+	buf_append(&fk.text, text, len);
+	(void)str_copy(fk.msgid, sizeof(fk.msgid), msgid);
+	if (fk.later)
+		return;
+	(void)str_printf(line, sizeof(line), "Article received %s", msgid);
+	session_post_done(ss, NNTP_OK_POSTED, line);
+}
+
+static void
+fake_auth(void *arg, struct session *ss, const char *user, const char *pass)
+{
+	bool ok = strcmp(user, "alice") == 0 && strcmp(pass, "pw with space") == 0;
+
+	fk.auths++;
+	(void)str_copy(fk.user, sizeof(fk.user), user);
+	(void)str_copy(fk.pass, sizeof(fk.pass), pass);
+	if (fk.later)
+		return;
+	session_auth_done(ss, ok ? NNTP_OK_AUTH : NNTP_FAIL_AUTH,
+	    ok ? "Authentication accepted" : "Authentication failed", false);
+}
+
+static void
+fake_starttls(void *arg, struct session *ss)
+{
+	fk.tls++;
+}
+
+static const struct session_ops fops = {fake_post, fake_auth,
+    fake_starttls};
+static struct session_server fsrv;
+
+/* A session of a server that takes posts, from a loopback client. */
+static void
+poster(void)
+{
+	conf.posting = true;
+	memset(&fsrv, 0, sizeof(fsrv));
+	fsrv.ops = &fops;
+	fsrv.post_policy = SESSION_POST_LOOPBACK;
+	fsrv.auth_plaintext = SESSION_PLAIN_LOOPBACK;
+	s->srv = &fsrv;
+	s->loopback = true;
+	(void)str_copy(s->peer, sizeof(s->peer), "127.0.0.1");
+	memset(&fk, 0, sizeof(fk));
+	buf_init(&fk.text, SIZE_MAX);
+}
+
 static void
 setup(void)
 {
@@ -112,6 +182,8 @@ setup(void)
 static void
 teardown(void)
 {
+	conf.posting = false;
+	buf_free(&fk.text);
 	session_free(s);
 	spool_close(sp);
 	buf_free(&out);
@@ -235,7 +307,10 @@ START_TEST(test_tables_sorted)
 	t = session_cmds(&n);
 	assert_table(t, n, "");
 	ck_assert_ptr_nonnull(session_cmd_find(t, n, "xover"));
-	ck_assert_ptr_null(session_cmd_find(t, n, "POST"));
+	ck_assert_ptr_nonnull(session_cmd_find(t, n, "POST"));
+	ck_assert_ptr_nonnull(session_cmd_find(t, n, "authinfo"));
+	ck_assert_ptr_nonnull(session_cmd_find(t, n, "StartTLS"));
+	ck_assert_ptr_null(session_cmd_find(t, n, "IHAVE"));
 	t = session_list_cmds(&n);
 	assert_table(t, n, "LIST ");
 }
@@ -292,8 +367,18 @@ START_TEST(test_greeting_and_mode_reader)
 	ck_assert_str_eq(cmd("mode reader"), "201 Posting prohibited\r\n");
 	ck_assert_int_eq(code("MODE"), NNTP_ERR_SYNTAX);
 	ck_assert_int_eq(code("MODE STREAM"), NNTP_ERR_SYNTAX);
+	/* Posting needs a server that takes posts, and the policy. */
 	conf.posting = true;
+	ck_assert_str_eq(cmd("MODE READER"), "201 Posting prohibited\r\n");
+	poster();
 	ck_assert_str_eq(cmd("MODE READER"), "200 Posting allowed\r\n");
+	buf_reset(&out);
+	session_greet(s);
+	drain();
+	ck_assert_str_eq(buf_cstr(&out),
+	    "200 news.example newsgate ready (posting ok)\r\n");
+	s->loopback = false;
+	ck_assert_str_eq(cmd("MODE READER"), "201 Posting prohibited\r\n");
 	conf.posting = false;
 }
 END_TEST
@@ -327,7 +412,11 @@ END_TEST
 START_TEST(test_unknown_and_empty)
 {
 	ck_assert_str_eq(cmd("FROBNICATE"), "500 Unknown command\r\n");
-	ck_assert_str_eq(cmd("POST"), "500 Unknown command\r\n");
+	ck_assert_str_eq(cmd("IHAVE <x@y>"), "500 Unknown command\r\n");
+	/* No server to post to (tests, the fuzzer). */
+	ck_assert_str_eq(cmd("POST"), "440 Posting not permitted\r\n");
+	ck_assert_str_eq(cmd("AUTHINFO USER a"), "502 No accounts here\r\n");
+	ck_assert_str_eq(cmd("STARTTLS"), "580 TLS not available\r\n");
 	ck_assert_str_eq(cmd(""), "500 Empty command\r\n");
 	ck_assert_str_eq(cmd("   \t "), "500 Empty command\r\n");
 	ck_assert_int_eq(code("\xff\xfe garbage"), NNTP_ERR_COMMAND);
@@ -954,6 +1043,398 @@ START_TEST(test_stop)
 }
 END_TEST
 
+
+/* --- POST ------------------------------------------------------------------- */
+
+#define ART_OK                                                              \
+	"From: Poster <p@example.invalid>\r\n"                              \
+	"Newsgroups: a.b\r\n"                                               \
+	"Subject: A follow-up\r\n"                                          \
+	"References: <1@test>\r\n"                                          \
+	"\r\n"                                                              \
+	"First line.\r\n"                                                   \
+	"..leading dot\r\n"                                                 \
+	"...\r\n"                                                           \
+	".\r\n"
+
+/* The Message-ID a 340 reply offers. */
+static void
+offered(const char *r, char *id, size_t cap)
+{
+	const char *lt = strrchr(r, '<');
+
+	ck_assert_ptr_nonnull(lt);
+	ck_assert(str_copy(id, cap, lt));
+	id[strcspn(id, "\r")] = '\0';
+}
+
+START_TEST(test_post_flow)
+{
+	char id[256], want[300];
+	const char *r, *t;
+
+	poster();
+	r = cmd("POST");
+	ck_assert_msg(starts(r, "340 Ok, recommended Message-ID <"), "%s", r);
+	offered(r, id, sizeof(id));
+	ck_assert_msg(article_msgid_valid(id), "%s", id);
+	r = input(ART_OK, strlen(ART_OK));
+	ck_assert(str_printf(want, sizeof(want), "240 Article received %s\r\n",
+	    id));
+	ck_assert_str_eq(r, want);
+	ck_assert_int_eq(fk.posts, 1);
+	ck_assert_str_eq(fk.msgid, id);
+	t = buf_cstr(&fk.text);
+	/* Unstuffed, LF line ends, what the client wrote kept. */
+	ck_assert_ptr_nonnull(strstr(t, "\n\nFirst line.\n.leading dot\n..\n"));
+	ck_assert_ptr_null(strchr(t, '\r'));
+	ck_assert(starts(t, "Path: .POSTED.127.0.0.1!not-for-mail\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\nReferences: <1@test>\n"));
+	ck_assert(str_printf(want, sizeof(want), "\nMessage-ID: %s\n", id));
+	ck_assert_ptr_nonnull(strstr(t, want));
+	ck_assert_ptr_nonnull(strstr(t, "\nDate: "));
+	ck_assert_ptr_nonnull(strstr(t, "\nInjection-Date: "));
+	ck_assert_ptr_nonnull(strstr(t, "\nInjection-Info: " HOST
+					"; posting-host=\"127.0.0.1\"\n"));
+	/* The session goes on; each POST offers a new id. */
+	r = cmd("POST");
+	ck_assert_msg(strstr(r, id) == NULL, "%s", r);
+	/* A valid id of the client's is kept (tin copies the offered one). */
+	r = input("Message-ID: <mine@example.invalid>\r\n" ART_OK,
+	    strlen("Message-ID: <mine@example.invalid>\r\n" ART_OK));
+	ck_assert_str_eq(r, "240 Article received <mine@example.invalid>\r\n");
+	ck_assert_str_eq(cmd("GROUP a.b"), "211 5 1 5 a.b\r\n");
+	ck_assert_int_eq(s->stats.posts, 2);
+}
+END_TEST
+
+/* Every split of the input: the "." line and dot-stuffing are found
+ * across reads, whatever the boundaries; a bare LF ends lines too. */
+START_TEST(test_post_framing_any_split)
+{
+	static const char art[] = "From: p@example.invalid\r\n"
+				  "Newsgroups: a.b\r\n"
+				  "Subject: split\r\n"
+				  "\r\n"
+				  ".\r.x\r\n"
+				  "..\n"
+				  ".\r\n"
+				  "DATE\r\n";
+	size_t cut, len = strlen(art);
+	const char *r;
+
+	poster();
+	for (cut = 0; cut <= len; cut++) {
+		ck_assert(starts(cmd("POST"), "340 "));
+		r = input(art, cut);
+		ck_assert_msg(cut < len - 6 || starts(r, "240 "), "cut %zu: %s",
+		    cut, r);
+		r = input(art + cut, len - cut);
+		ck_assert_int_eq(fk.posts, (int)cut + 1);
+		ck_assert_msg(strstr(buf_cstr(&fk.text),
+				  "\n\n\r.x\n.\n") != NULL,
+		    "cut %zu: %s", cut, buf_cstr(&fk.text));
+		ck_assert_msg(strstr(r, "111 ") != NULL || cut == len,
+		    "cut %zu: %s", cut, r);
+		ck_assert(!s->post.reading);
+	}
+}
+END_TEST
+
+/* max_article_bytes: exactly at the ceiling is taken; one octet over is
+ * 441, nothing over the ceiling is ever held, and the session goes on. */
+START_TEST(test_post_size_limit)
+{
+	static const char head[] = "From: p@example.invalid\r\n"
+				   "Newsgroups: a.b\r\n"
+				   "Subject: big\r\n"
+				   "\r\n";
+	struct buf art = BUF_INIT(SIZE_MAX);
+	const char *r;
+	size_t i;
+
+	poster();
+	fsrv.max_article_bytes = 4096;
+	buf_puts(&art, head);
+	while (art.len + 81 <= 4096)
+		buf_puts(&art, "0123456789012345678901234567890123456789"
+			       "012345678901234567890123456789012345678\r\n");
+	while (art.len < 4094)
+		buf_putc(&art, 'x');
+	buf_puts(&art, "\r\n");
+	ck_assert_int_eq(art.len, 4096);
+	ck_assert(starts(cmd("POST"), "340 "));
+	for (i = 0; i < art.len; i += 100)
+		input(art.data + i, art.len - i < 100 ? art.len - i : 100);
+	r = input(".\r\n", 3);
+	ck_assert_msg(starts(r, "240 "), "%s", r);
+	/* One more octet. */
+	buf_truncate(&art, art.len - 2);
+	buf_puts(&art, "y\r\n");
+	ck_assert(starts(cmd("POST"), "340 "));
+	for (i = 0; i < art.len; i += 100) {
+		input(art.data + i, art.len - i < 100 ? art.len - i : 100);
+		ck_assert_int_le(s->post.art.len, 4096);
+	}
+	ck_assert_ptr_null(s->post.art.data);
+	r = input(".\r\nDATE\r\n", 10);
+	ck_assert_msg(starts(r, "441 Article too large (max 4096 bytes)\r\n"
+				"111 "),
+	    "%s", r);
+	ck_assert_int_eq(fk.posts, 1);
+	buf_free(&art);
+}
+END_TEST
+
+/* POST an article (without its "." line); the reply. */
+static const char *
+post(const char *art)
+{
+	static struct buf b = BUF_INIT(SIZE_MAX);
+
+	ck_assert(starts(cmd("POST"), "340 "));
+	buf_reset(&b);
+	buf_puts(&b, art);
+	buf_puts(&b, ".\r\n");
+	return input(b.data, b.len);
+}
+
+#define H_FROM "From: p@example.invalid\r\n"
+#define H_NG "Newsgroups: a.b\r\n"
+#define H_SUBJ "Subject: s\r\n"
+#define BODY "\r\nbody\r\n"
+
+START_TEST(test_post_refusals)
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+	int i;
+
+	poster();
+	ck_assert_str_eq(post(H_NG H_SUBJ BODY),
+	    "441 Missing From header\r\n");
+	ck_assert_str_eq(post(H_FROM H_NG BODY),
+	    "441 Missing Subject header\r\n");
+	ck_assert_str_eq(post(H_FROM H_SUBJ BODY),
+	    "441 Missing Newsgroups header\r\n");
+	ck_assert_str_eq(post(H_FROM "Newsgroups: , \r\n" H_SUBJ BODY),
+	    "441 Missing Newsgroups header\r\n");
+	ck_assert_str_eq(post("From: Nobody\r\n" H_NG H_SUBJ BODY),
+	    "441 From: has no address\r\n");
+	ck_assert_str_eq(post(H_FROM "Newsgroups: a.b,foo.bar\r\n" H_SUBJ BODY),
+	    "441 No such newsgroup: foo.bar\r\n");
+	ck_assert_str_eq(post(H_FROM "Newsgroups: ../etc\r\n" H_SUBJ BODY),
+	    "441 No such newsgroup: ../etc\r\n");
+	ck_assert_str_eq(post(H_FROM "Newsgroups: a.b, c.d\r\n" H_SUBJ BODY),
+	    "441 Posting to c.d is not allowed (read-only group)\r\n");
+	ck_assert_str_eq(post(H_FROM H_NG H_SUBJ "Message-ID: <no-at>\r\n" BODY),
+	    "441 Invalid Message-ID: <no-at>\r\n");
+	ck_assert_str_eq(post(H_FROM H_NG H_SUBJ "Date: yesterday\r\n" BODY),
+	    "441 Unparseable Date header: yesterday\r\n");
+	ck_assert_str_eq(post(H_FROM H_NG H_SUBJ
+			     "Date: Fri, 01 Jan 2100 00:00:00 +0000\r\n" BODY),
+	    "441 Date header is more than a day in the future\r\n");
+	ck_assert_str_eq(post(H_FROM H_NG H_SUBJ
+			     "Injection-Info: elsewhere.example\r\n" BODY),
+	    "441 Article was already injected (it has an Injection-Info "
+	    "header)\r\n");
+	ck_assert_str_eq(post(H_FROM H_NG H_SUBJ "Control: cancel <1@test>\r\n"
+			     BODY),
+	    "441 Control messages are not accepted here\r\n");
+	ck_assert_str_eq(post(""), "441 Empty article\r\n");
+	/* The parser's reasons (article.c). */
+	ck_assert(starts(post(H_FROM H_NG "no colon here\r\n" BODY),
+	    "441 Header line without a colon"));
+	buf_puts(&b, H_FROM H_NG "Subject: ");
+	for (i = 0; i < 1000; i++)
+		buf_putc(&b, 'x');
+	buf_puts(&b, "\r\n" BODY);
+	ck_assert(starts(post(buf_cstr(&b)), "441 Header line over 998 "
+					       "octets"));
+	buf_reset(&b);
+	buf_puts(&b, H_FROM H_NG H_SUBJ);
+	for (i = 0; i < ARTICLE_HEADERS_MAX; i++)
+		buf_printf(&b, "X-H%d: v\r\n", i);
+	buf_puts(&b, BODY);
+	ck_assert(starts(post(buf_cstr(&b)), "441 More than 256 header "
+					       "fields"));
+	ck_assert(starts(cmd("POST"), "340 "));
+	ck_assert_str_eq(input(H_FROM H_NG H_SUBJ "\r\nnul \0 byte\r\n.\r\n",
+			     sizeof(H_FROM H_NG H_SUBJ) - 1 + 17),
+	    "441 NUL byte in article\r\n");
+	/* None reached the server; the session goes on. */
+	ck_assert_int_eq(fk.posts, 0);
+	ck_assert_str_eq(cmd("GROUP a.b"), "211 5 1 5 a.b\r\n");
+	/* Headers only (no body, no empty line) and raw UTF-8: fine. */
+	ck_assert_msg(starts(post(H_FROM H_NG "Subject: caf\xc3\xa9\r\n"),
+			  "240 "),
+	    "%s", buf_cstr(&out));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&fk.text), "Subject: caf\xc3\xa9\n"));
+	buf_free(&b);
+}
+END_TEST
+
+/* post_policy, 480 vs 440, and the rate limit. */
+START_TEST(test_post_policy_and_rate)
+{
+	poster();
+	fsrv.post_policy = SESSION_POST_NOBODY;
+	ck_assert_str_eq(cmd("POST"), "440 Posting not permitted\r\n");
+	ck_assert_ptr_null(strstr(cmd("CAPABILITIES"), "POST"));
+	fsrv.post_policy = SESSION_POST_AUTHENTICATED;
+	ck_assert_str_eq(cmd("POST"),
+	    "480 Authentication required for posting\r\n");
+	s->authenticated = true;
+	ck_assert(starts(cmd("POST"), "340 "));
+	ck_assert(starts(input(".\r\n", 3), "441 Empty article"));
+	s->authenticated = false;
+	fsrv.post_policy = SESSION_POST_LOOPBACK;
+	s->loopback = false;
+	ck_assert_str_eq(cmd("POST"),
+	    "480 Authentication required for posting\r\n");
+	s->loopback = true;
+	ck_assert_ptr_nonnull(strstr(cmd("CAPABILITIES"), "\r\nPOST\r\n"));
+	fsrv.post_policy = SESSION_POST_ANYONE;
+	s->loopback = false;
+	/* Two per minute: a burst of two, then wait. */
+	fsrv.post_rate = 2;
+	ck_assert(starts(post(H_FROM H_NG H_SUBJ BODY), "240 "));
+	ck_assert(starts(post(H_FROM H_NG H_SUBJ BODY), "240 "));
+	ck_assert_msg(starts(cmd("POST"), "440 Posting rate limit reached "
+					  "(2 per minute): try again in "),
+	    "%s", buf_cstr(&out));
+}
+END_TEST
+
+/* While the server commits, the session reads and runs nothing more;
+ * the pipelined commands follow the 240, in order. */
+START_TEST(test_post_waits_for_the_server)
+{
+	static const char in[] = H_FROM H_NG H_SUBJ BODY ".\r\nDATE\r\n"
+				 "GROUP a.b\r\n";
+	const char *r;
+
+	poster();
+	fk.later = true;
+	ck_assert(starts(cmd("POST"), "340 "));
+	r = input(in, strlen(in));
+	ck_assert_str_eq(r, "");
+	ck_assert_int_eq(s->wait, SESSION_WAIT_POST);
+	ck_assert_int_eq(session_input_room(s), 0);
+	ck_assert(!session_pending(s));
+	session_post_done(s, NNTP_FAIL_POST, "Posting failed: disk full");
+	ck_assert(session_pending(s));
+	drain();
+	r = buf_cstr(&out);
+	ck_assert_msg(starts(r, "441 Posting failed: disk full\r\n111 "),
+	    "%s", r);
+	ck_assert_ptr_nonnull(strstr(r, "\r\n211 5 1 5 a.b\r\n"));
+}
+END_TEST
+
+/* --- AUTHINFO (RFC 4643) ------------------------------------------------------ */
+
+START_TEST(test_authinfo)
+{
+	poster();
+	ck_assert_ptr_nonnull(strstr(cmd("CAPABILITIES"),
+	    "\r\nAUTHINFO USER\r\n"));
+	ck_assert_str_eq(cmd("AUTHINFO PASS x"),
+	    "482 AUTHINFO USER must come first\r\n");
+	ck_assert_int_eq(code("AUTHINFO"), NNTP_ERR_SYNTAX);
+	ck_assert_int_eq(code("AUTHINFO SASL PLAIN"), NNTP_ERR_SYNTAX);
+	ck_assert_str_eq(cmd("AUTHINFO USER alice"), "381 Password required\r\n");
+	ck_assert_str_eq(cmd("AUTHINFO PASS wrong"),
+	    "481 Authentication failed\r\n");
+	/* The password is the rest of the line, spaces and all. */
+	ck_assert_str_eq(cmd("authinfo user alice"), "381 Password required\r\n");
+	ck_assert_str_eq(cmd("AUTHINFO PASS pw with space"),
+	    "281 Authentication accepted\r\n");
+	ck_assert_str_eq(fk.pass, "pw with space");
+	ck_assert(s->authenticated);
+	ck_assert(s->secret_seen);
+	/* §2.2: not listed any more, and 502 from now on. */
+	ck_assert_ptr_null(strstr(cmd("CAPABILITIES"), "AUTHINFO"));
+	ck_assert_str_eq(cmd("AUTHINFO USER bob"), "502 Already authenticated\r\n");
+	ck_assert_str_eq(cmd("AUTHINFO PASS x"), "502 Already authenticated\r\n");
+	ck_assert_int_eq(fk.auths, 2);
+}
+END_TEST
+
+/* RFC 4643 §2.2: 483 where plaintext is not allowed. */
+START_TEST(test_authinfo_needs_tls)
+{
+	poster();
+	s->loopback = false;
+	ck_assert_str_eq(cmd("AUTHINFO USER alice"),
+	    "483 Encryption required: use STARTTLS or the TLS port first\r\n");
+	ck_assert_ptr_null(strstr(cmd("CAPABILITIES"), "AUTHINFO"));
+	fsrv.auth_plaintext = SESSION_PLAIN_YES;
+	ck_assert_str_eq(cmd("AUTHINFO USER alice"), "381 Password required\r\n");
+	fsrv.auth_plaintext = SESSION_PLAIN_NO;
+	s->loopback = true;
+	ck_assert_int_eq(code("AUTHINFO PASS pw with space"),
+	    NNTP_FAIL_TLS_NEEDED);
+	s->tls = true;
+	ck_assert_str_eq(cmd("AUTHINFO PASS pw with space"),
+	    "281 Authentication accepted\r\n");
+}
+END_TEST
+
+/* The delayed 481: nothing is read meanwhile. */
+START_TEST(test_authinfo_waits_for_the_server)
+{
+	poster();
+	fk.later = true;
+	ck_assert_str_eq(input("AUTHINFO USER alice\r\nAUTHINFO PASS bad\r\n"
+			       "DATE\r\n",
+			     45),
+	    "381 Password required\r\n");
+	ck_assert_int_eq(s->wait, SESSION_WAIT_AUTH);
+	ck_assert_int_eq(session_input_room(s), 0);
+	buf_reset(&out);
+	session_auth_done(s, NNTP_FAIL_AUTH, "Authentication failed", true);
+	drain();
+	/* Too many failures: the connection closes after the 481. */
+	ck_assert_str_eq(buf_cstr(&out), "481 Authentication failed\r\n");
+	ck_assert(s->closing);
+}
+END_TEST
+
+/* --- STARTTLS (RFC 4642) ------------------------------------------------------ */
+
+START_TEST(test_starttls)
+{
+	const char *r;
+
+	poster();
+	ck_assert_str_eq(cmd("STARTTLS"), "580 TLS not available\r\n");
+	fsrv.tls = true;
+	ck_assert_ptr_nonnull(strstr(cmd("CAPABILITIES"), "\r\nSTARTTLS\r\n"));
+	ck_assert_str_eq(cmd("AUTHINFO USER alice"), "381 Password required\r\n");
+	ck_assert_str_eq(cmd("GROUP a.b"), "211 5 1 5 a.b\r\n");
+	/* What follows STARTTLS in the same plaintext is dropped. */
+	r = input("STARTTLS\r\nAUTHINFO PASS pw with space\r\nDATE\r\n", 48);
+	ck_assert_str_eq(r, "382 Continue with TLS negotiation\r\n");
+	ck_assert_int_eq(fk.tls, 1);
+	ck_assert_int_eq(s->wait, SESSION_WAIT_TLS);
+	ck_assert_int_eq(s->in.len, 0);
+	ck_assert_int_eq(session_input_room(s), 0);
+	session_tls_done(s);
+	ck_assert(s->tls);
+	/* Forgotten: the USER, the group. */
+	ck_assert_str_eq(cmd("AUTHINFO PASS pw with space"),
+	    "482 AUTHINFO USER must come first\r\n");
+	ck_assert_int_eq(code("NEXT"), NNTP_FAIL_NO_SELECTED);
+	ck_assert_ptr_null(strstr(cmd("CAPABILITIES"), "STARTTLS"));
+	ck_assert_str_eq(cmd("STARTTLS"), "502 Already using TLS\r\n");
+	ck_assert_int_eq(fk.auths, 0);
+	/* After authentication, no STARTTLS either. */
+	s->tls = false;
+	s->authenticated = true;
+	ck_assert_str_eq(cmd("STARTTLS"), "502 Already authenticated\r\n");
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -992,6 +1473,16 @@ session_suite(void)
 	tcase_add_test(tc, test_streaming_while_spool_refreshes);
 	tcase_add_test(tc, test_idle_session_has_no_buffers);
 	tcase_add_test(tc, test_stop);
+	tcase_add_test(tc, test_post_flow);
+	tcase_add_test(tc, test_post_framing_any_split);
+	tcase_add_test(tc, test_post_size_limit);
+	tcase_add_test(tc, test_post_refusals);
+	tcase_add_test(tc, test_post_policy_and_rate);
+	tcase_add_test(tc, test_post_waits_for_the_server);
+	tcase_add_test(tc, test_authinfo);
+	tcase_add_test(tc, test_authinfo_needs_tls);
+	tcase_add_test(tc, test_authinfo_waits_for_the_server);
+	tcase_add_test(tc, test_starttls);
 	suite_add_tcase(su, tc);
 	return su;
 }
