@@ -5,6 +5,7 @@
 #                     contrib/sample/ into ./spool, serve 127.0.0.1:1119
 #   make check        every test (Check unit + end-to-end)
 #   make check-asan   the same under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz         libFuzzer targets, FUZZ_SECONDS each (build-fuzz/)
 #   make install      PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -91,6 +92,66 @@ check-clients: $(BUILD)/newsgate $(CLIENT_BINS)
 check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+# libFuzzer (clang): every tests/fuzz/fuzz_*.c, linked against the src
+# objects (not main.c) built with coverage, ASan and UBSan in FUZZ_BUILD,
+# runs FUZZ_SECONDS on its saved corpus, one target at a time. New
+# interesting inputs go to FUZZ_BUILD/corpus/NAME (never committed by
+# this: minimise the ones worth keeping into tests/fuzz/corpus/NAME/),
+# crashes to FUZZ_BUILD/crashes/. FUZZ_TARGETS="overview wildmat" runs
+# only those; FUZZ_FLAGS adds libFuzzer options (FUZZ_CLOSE_FD=0 keeps
+# the targets' own stderr, which the spool's warnings flood).
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CLOSE_FD ?= 2
+FUZZ_FLAGS ?=
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
+	$(FUZZ_SAN) $(filter-out -Werror,$(WARN)) -Iinclude $(PKG_CFLAGS)
+FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+# Longest input per target (-max_len); others get FUZZ_MAXLEN.
+FUZZ_MAXLEN ?= 4096
+FUZZ_MAXLEN_article = 65536
+FUZZ_MAXLEN_command = 8192
+FUZZ_MAXLEN_overview = 16384
+FUZZ_MAXLEN_active = 8192
+FUZZ_MAXLEN_config = 8192
+FUZZ_MAXLEN_wildmat = 1024
+FUZZ_MAXLEN_jsonl = 16384
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/libnewsgate.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/obj/libnewsgate.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
+	    $(PKG_LIBS) -lstemmer -lcrypt -lm
+
+fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+	@failed=; for tm in $(foreach t,$(FUZZ_TARGETS),$(t):$(or $(FUZZ_MAXLEN_$(t)),$(FUZZ_MAXLEN))); do \
+	    t=$${tm%%:*}; m=$${tm#*:}; log=$(FUZZ_BUILD)/fuzz_$$t.log; \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes; \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS) s, -max_len=$$m, log in $$log"; \
+	    ./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=$$m -timeout=20 -rss_limit_mb=2048 \
+	        -close_fd_mask=$(FUZZ_CLOSE_FD) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_FLAGS) \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; \
+	    if [ $$? = 0 ]; then \
+	        grep -E '^(Done |stat::number_of_executed_units|stat::peak_rss)' $$log; \
+	        echo "fuzz_$$t: clean; $$(ls $(FUZZ_BUILD)/corpus/$$t | wc -l) inputs in $(FUZZ_BUILD)/corpus/$$t"; \
+	    else \
+	        tail -60 $$log; failed="$$failed $$t"; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed (reproducers in $(FUZZ_BUILD)/crashes/)"; exit 1; fi
 
 dev: all
 
