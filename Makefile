@@ -84,7 +84,8 @@ check: $(BUILD)/newsgate $(UNIT_BINS) $(E2E_BINS) $(FUZZ_REPLAY)
 
 # The real newsreaders (slrn, tin under tmux) and the recorded client
 # traces; also part of check.
-CLIENT_BINS := $(filter %/check_clients %/check_traces %/check_slrn_spool,$(E2E_BINS))
+CLIENT_BINS := $(filter %/check_clients %/check_traces %/check_slrn_spool \
+	%/check_offline %/check_threads_view,$(E2E_BINS))
 check-clients: $(BUILD)/newsgate $(CLIENT_BINS)
 	NEWSGATE_BIN=$(CURDIR)/$(BUILD)/newsgate NEWSGATE_TOP=$(CURDIR) \
 	    sh tests/run-tests.sh $(CLIENT_BINS) --
