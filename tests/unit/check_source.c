@@ -544,12 +544,18 @@ START_TEST(test_jsonl_mailing_list)
  * project): every line becomes an item. */
 START_TEST(test_jsonl_corpus)
 {
-	const char *path = "/work/shared/corpus/stories-dev.jsonl";
+	const char *top = getenv("NEWSGATE_TOP");
+	char path[4096];
 	struct rec r = {0};
 	size_t errors = 0, i;
 
-	if (access(path, R_OK) != 0)
+	/* shared/ sits beside the project, in CI too. */
+	str_printf(path, sizeof(path), "%s/../shared/corpus/stories-dev.jsonl",
+	    top ? top : ".");
+	if (access(path, R_OK) != 0) {
+		printf("test_jsonl_corpus: skipped, no %s\n", path);
 		return;
+	}
 	ck_assert_int_eq(read_into(path, SOURCE_AUTO, &r), 0);
 	for (i = 0; i < r.n; i++)
 		errors += r.ev[i].kind == EV_ERROR;
