@@ -1,10 +1,11 @@
 /*
  * server.c - the NNTP server process: listeners, the one epoll loop,
- * connections (plain and TLS), timers, signals, and what sessions ask of
- * it (session_ops): posting, password checks, STARTTLS. Owns every
- * socket and the server's state (the only file besides main.c allowed
- * mutable process state; it keeps it in one struct server passed around,
- * not in globals).
+ * connections (plain and TLS), timers, signals. What sessions ask of it
+ * (posting, password checks, STARTTLS) is server_ops.c; configuration,
+ * the spool and the user to run as, server_conf.c; their shared state,
+ * server_int.h. Owns every socket and the server's state (the only
+ * module besides main.c allowed mutable process state; it keeps it in
+ * one struct server passed around, not in globals).
  *
  * Never parses protocol (session.c does) and never writes under the spool
  * itself: posts go through the pipeline (pipeline.c, then spool.c), into
@@ -32,162 +33,22 @@
  * same loop.
  */
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include "common.h"
-#include "auth.h"
-#include "cli.h"
-#include "config.h"
-#include "nntp.h"
-#include "pipeline.h"
-#include "server.h"
-#include "session.h"
-#include "spool.h"
-#include "tls.h"
+#include "server_int.h"
 
-#define SERVER_LISTENERS_MAX 32	    /* sockets listened on */
-#define SERVER_BACKLOG 1024	    /* listen(2) backlog */
-#define SERVER_READ_MAX (16 * 1024) /* one read(2) at most */
-#define SERVER_READS_PER_WAKE 4	    /* reads per connection per event */
-#define SERVER_REFILLS_PER_WAKE 16  /* output refills before yielding */
-#define SERVER_EVENTS 256	    /* epoll_wait batch */
-#define SERVER_STOP_GRACE_MS 10000  /* SIGTERM: time to finish responses */
-#define SERVER_ACCEPT_PAUSE_MS 100  /* after EMFILE */
-#define SERVER_ADDR_BUCKETS 1024    /* per-address counter hash */
-#define SERVER_WAIT_MAX_MS 60000    /* longest epoll_wait */
-#define SERVER_THROTTLE_SLOTS 4096  /* addresses the auth throttle keeps */
-#define SERVER_KEY_MAX 64	    /* auth throttle key: an address */
-#define SERVER_COMMIT_WAIT_MS                                                  \
-	3 /* a commit waits this long at most for                              \
-	     the posters of the last one */
-
-enum ep_kind {
-	EP_LISTENER,
-	EP_SIGNAL,
-	EP_CONN,
-};
-
-struct listener {
-	enum ep_kind kind; /* EP_LISTENER; first: epoll data points here */
-	int fd;
-	bool tls; /* implicit TLS (NNTPS, RFC 8143 §2) */
-	char name[INET6_ADDRSTRLEN + 16]; /* "addr:port" for logs */
-};
-
-/* Connections per client address (max_per_address). */
-struct addr_count {
-	struct addr_count *next;
-	unsigned char key[17]; /* family, then 16 address octets */
-	uint32_t n;	       /* open connections from there */
-};
-
-enum conn_timer {
-	TIMER_NONE,
-	TIMER_HANDSHAKE,  /* the TLS handshake must be over by then */
-	TIMER_AUTH_REPLY, /* the delayed 481 of a failed AUTHINFO PASS */
-};
-
-struct conn {
-	enum ep_kind kind; /* EP_CONN; first */
-	int fd;
-	struct session *s;
-	struct conn *prev, *next; /* activity order: head is the oldest */
-	uint64_t start_ms;	  /* accepted, now_ms() */
-	uint64_t last_ms;	  /* last byte read or written */
-	uint64_t bytes_in, bytes_out;
-	uint32_t events;       /* registered with epoll */
-	bool eof;	       /* the client closed its side */
-	bool dead;	       /* closed; freed after the event batch */
-	const char *why;       /* why the server is closing it, or NULL */
-	struct addr_count *ac; /* NULL for inetd */
-	char peer[INET6_ADDRSTRLEN + 8];
-	char key[SERVER_KEY_MAX]; /* the address without port (IPv6: its
-				     /64), the auth throttle's key */
-
-	/* TLS */
-	struct tls_conn *tls;	    /* NULL: plaintext */
-	bool hs;		    /* handshake in progress */
-	bool hs_starttls;	    /* ... after STARTTLS (else implicit) */
-	int hs_want;		    /* TLS_WANT_READ or TLS_WANT_WRITE */
-	bool starttls;		    /* 382 queued: start TLS once it is sent */
-	bool rd_want_write;	    /* tls_read asked for EPOLLOUT */
-	bool wr_want_read;	    /* tls_write asked for EPOLLIN */
-	struct conn *rprev, *rnext; /* the ready list (TLS bytes pending) */
-	bool ready;
-
-	/* Timers (at most one at a time) */
-	enum conn_timer timer;
-	uint64_t timer_ms;
-	struct conn *tprev, *tnext;
-
-	ssize_t post_slot; /* index in server.posts, or -1 */
-};
-
-/* A POST staged in this wakeup, waiting for the group commit. */
-struct post_wait {
-	struct conn *c; /* NULL once the client has gone */
-	char msgid[NNTP_MSGID_MAX + 1];
-	bool committed; /* the pipeline reported it durable */
-};
-
-struct server {
-	int ep;
-	struct {
-		enum ep_kind kind; /* EP_SIGNAL */
-		int fd;
-	} sig;
-	struct listener lis[SERVER_LISTENERS_MAX];
-	size_t nlis;
-	struct spool *sp;
-	struct config conf; /* current; replaced on SIGHUP */
-	const struct server_opts *opts;
-	struct session_conf sconf;  /* what sessions see; updated in
-				       place on SIGHUP */
-	struct session_server ssrv; /* the same for posting, accounts, TLS */
-	char hostname[256];	    /* sconf.hostname points here */
-	struct conn *head, *tail;   /* every connection, by activity */
-	struct conn *dead;	    /* closed in this batch, to free */
-	size_t nconns;
-	struct addr_count *addrs[SERVER_ADDR_BUCKETS];
-	bool stopping; /* SIGTERM seen */
-	uint64_t stop_deadline_ms;
-	uint64_t accept_resume_ms;  /* accepting paused until; 0: not */
-	char rbuf[SERVER_READ_MAX]; /* read scratch, shared */
-
-	struct tls_ctx *tls;   /* NULL: no certificate, no TLS */
-	struct pipeline *pipe; /* NULL: the spool is read-only */
-	struct auth *auth;     /* the accounts file */
-	char *accounts;	       /* its absolute path */
-	struct auth_throttle *throttle;
-	struct post_wait *posts; /* staged this wakeup, in order */
-	size_t nposts, capposts;
-	size_t post_cursor;  /* where the next commit report is */
-	uint64_t batch_ms;   /* when the first of posts[] was staged */
-	size_t prev_batch;   /* posts the last commit made durable */
-	struct conn *timers; /* connections with a timer */
-	struct conn *ready;  /* TLS connections to read again */
-	uid_t uid;	     /* to drop to; 0: keep */
-	gid_t gid;
-	char user[64]; /* its name */
-};
-
-static void conn_flush(struct server *sv, struct conn *c);
 static void conn_read(struct server *sv, struct conn *c);
-static const struct session_ops server_ops;
 
 /* --- addresses ---------------------------------------------------------- */
 
@@ -525,7 +386,7 @@ timer_clear(struct server *sv, struct conn *c)
 }
 
 /* One timer per connection: setting one replaces the other. */
-static void
+void
 timer_set(struct server *sv, struct conn *c, enum conn_timer t, uint64_t at)
 {
 	timer_clear(sv, c);
@@ -743,7 +604,7 @@ conn_tls_start(struct server *sv, struct conn *c)
  * commands) as the socket takes it, up to SERVER_REFILLS_PER_WAKE times;
  * then close, or wait for the socket.
  */
-static void
+void
 conn_flush(struct server *sv, struct conn *c)
 {
 	const char *p;
@@ -1016,187 +877,7 @@ server_accept(struct server *sv, struct listener *l)
 	}
 }
 
-/* --- what sessions ask: POST, AUTHINFO, STARTTLS ---------------------------
- */
-
-/* The pipeline's report that an article is durable. Reports come in the
- * order the articles were staged. */
-static void
-server_committed(void *arg, const char *msgid, const char *xref)
-{
-	struct server *sv = arg;
-	size_t i;
-
-	for (i = sv->post_cursor; i < sv->nposts; i++)
-		if (strcmp(sv->posts[i].msgid, msgid) == 0)
-			goto found;
-	for (i = 0; i < sv->post_cursor && i < sv->nposts; i++)
-		if (strcmp(sv->posts[i].msgid, msgid) == 0)
-			goto found;
-	return; /* not a post of this wakeup */
-found:
-	sv->posts[i].committed = true;
-	sv->post_cursor = i + 1;
-}
-
-/* session_ops.post: stage now, answer after the group commit. */
-static void
-server_post(void *arg, struct session *s, const char *text, size_t len,
-    const char *msgid)
-{
-	struct server *sv = arg;
-	struct conn *c = s->host;
-	struct buf why = BUF_INIT(1024);
-	struct post_wait *w;
-	enum pipeline_result r;
-
-	if (sv->pipe == NULL) {
-		session_post_done(
-		    s, NNTP_FAIL_POST, "Posting is not available");
-		return;
-	}
-	/* Listed first: a commit inside pipeline_message() (a full batch)
-	 * reports this article too. */
-	if (sv->nposts == sv->capposts) {
-		sv->capposts = sv->capposts ? 2 * sv->capposts : 64;
-		sv->posts =
-		    xreallocarray(sv->posts, sv->capposts, sizeof(*sv->posts));
-	}
-	if (sv->nposts == 0)
-		sv->batch_ms = now_ms();
-	w = &sv->posts[sv->nposts];
-	w->c = c;
-	w->committed = false;
-	(void)str_copy(w->msgid, sizeof(w->msgid), msgid);
-	c->post_slot = (ssize_t)sv->nposts++;
-	r = pipeline_message(
-	    sv->pipe, text, len, time(NULL), PIPE_POST, &why, NULL);
-	if (r == PIPE_STAGED) {
-		buf_free(&why);
-		return; /* server_commit() answers */
-	}
-	sv->nposts--;
-	c->post_slot = -1;
-	if (r == PIPE_FAILED)
-		log_warnx(
-		    "conn %s: post %s: %s", c->peer, msgid, buf_cstr(&why));
-	session_post_done(s, NNTP_FAIL_POST, buf_cstr(&why));
-	buf_free(&why);
-}
-
-/*
- * End of a wakeup: make every post staged in it durable, then answer.
- * Posters that send one article at a time (every newsreader) get their
- * 240s together and post again together, so the next batch waits, up to
- * SERVER_COMMIT_WAIT_MS, until it is as large as the last one: a commit
- * costs a few device flushes whatever its size. force: commit now.
- * Returns the ms until a deferred commit is due, else -1.
- */
-static int
-server_commit(struct server *sv, bool force)
-{
-	char line[NNTP_MSGID_MAX + 64];
-	struct post_wait *w;
-	struct conn *c;
-	uint64_t now;
-	int e = 0;
-	size_t i, ok = 0;
-
-	if (sv->nposts == 0)
-		return -1;
-	now = now_ms();
-	if (!force && sv->nposts < sv->prev_batch &&
-	    now < sv->batch_ms + SERVER_COMMIT_WAIT_MS)
-		return (int)(sv->batch_ms + SERVER_COMMIT_WAIT_MS - now);
-	if (pipeline_flush(sv->pipe) == -1) {
-		e = errno;
-		log_warn("serve: commit of %zu posts", sv->nposts);
-	}
-	for (i = 0; i < sv->nposts; i++) {
-		w = &sv->posts[i];
-		if ((c = w->c) == NULL)
-			continue;
-		c->post_slot = -1;
-		if (w->committed) {
-			ok++;
-			/* RFC 3977 §6.3.1.2; the id as INN gives it. */
-			(void)str_printf(line, sizeof(line),
-			    "Article received %s", w->msgid);
-			session_post_done(c->s, NNTP_OK_POSTED, line);
-			log_debug("conn %s: posted %s", c->peer, w->msgid);
-		} else {
-			(void)str_printf(line, sizeof(line),
-			    "Posting failed: the spool could not store it "
-			    "(%s)",
-			    strerror(e ? e : EIO));
-			session_post_done(c->s, NNTP_FAIL_POST, line);
-		}
-	}
-	/* Answered: now let them go on (a flush may close one). */
-	for (i = 0; i < sv->nposts; i++)
-		if ((c = sv->posts[i].c) != NULL && !c->dead)
-			conn_flush(sv, c);
-	sv->prev_batch = ok;
-	sv->nposts = 0;
-	sv->post_cursor = 0;
-	return -1;
-}
-
-/* session_ops.auth (auth.h's throttle protocol). */
-static void
-server_auth(void *arg, struct session *s, const char *user, const char *pass)
-{
-	struct server *sv = arg;
-	struct conn *c = s->host;
-	uint64_t now = now_ms();
-	int64_t delay;
-
-	if (auth_throttle_locked(sv->throttle, c->key, now)) {
-		log_info("conn %s: AUTHINFO refused: too many failures from "
-			 "%s",
-		    c->peer, c->key);
-		session_auth_done(s, NNTP_FAIL_AUTH,
-		    "Too many failed attempts: try again later", true);
-		return;
-	}
-	switch (auth_check(sv->auth, user, pass)) {
-	case AUTH_OK:
-		auth_throttle_success(sv->throttle, c->key);
-		log_info("conn %s: authenticated as %s", c->peer, user);
-		session_auth_done(
-		    s, NNTP_OK_AUTH, "Authentication accepted", false);
-		return;
-	case AUTH_ERROR:
-		session_auth_done(s, NNTP_FAIL_INTERNAL,
-		    "Accounts unavailable, try later", false);
-		return;
-	case AUTH_FAIL:
-		break;
-	}
-	delay = auth_throttle_fail(sv->throttle, c->key, now);
-	log_info("conn %s: authentication failed for %s", c->peer,
-	    auth_user_valid(user) ? user : "(invalid user name)");
-	if (delay < 0) {
-		session_auth_done(s, NNTP_FAIL_AUTH,
-		    "Authentication failed: too many failures", true);
-		return;
-	}
-	/* The 481 comes after the delay; meanwhile nothing is read from
-	 * this client (its session waits) and nobody else is held up. */
-	timer_set(sv, c, TIMER_AUTH_REPLY, now + (uint64_t)delay);
-}
-
-/* session_ops.starttls: switch once the 382 is out (conn_flush). */
-static void
-server_starttls(void *arg, struct session *s)
-{
-	struct conn *c = s->host;
-
-	c->starttls = true;
-}
-
-static const struct session_ops server_ops = {
-    server_post, server_auth, server_starttls};
+/* --- timers and the ready list ------------------------------------------ */
 
 /* A connection's timer is due. */
 static void
@@ -1238,199 +919,8 @@ server_ready(struct server *sv)
 	}
 }
 
-/* --- configuration ------------------------------------------------------ */
-
-/* The settings config.c keeps as text, checked here. */
-static int
-policy_parse(const char *v, enum session_post_policy *out)
-{
-	static const struct {
-		const char *name;
-		enum session_post_policy p;
-	} tab[] = {
-	    {"anyone", SESSION_POST_ANYONE},
-	    {"authenticated", SESSION_POST_AUTHENTICATED},
-	    {"loopback", SESSION_POST_LOOPBACK},
-	    {"nobody", SESSION_POST_NOBODY},
-	};
-	size_t i;
-
-	for (i = 0; i < NG_NELEM(tab); i++)
-		if (v != NULL && strcasecmp(v, tab[i].name) == 0) {
-			*out = tab[i].p;
-			return 0;
-		}
-	return -1;
-}
-
-static int
-plain_parse(const char *v, enum session_plain_auth *out)
-{
-	if (v != NULL && strcasecmp(v, "loopback") == 0)
-		*out = SESSION_PLAIN_LOOPBACK;
-	else if (v != NULL && strcasecmp(v, "yes") == 0)
-		*out = SESSION_PLAIN_YES;
-	else if (v != NULL && strcasecmp(v, "no") == 0)
-		*out = SESSION_PLAIN_NO;
-	else
-		return -1;
-	return 0;
-}
-
-/* The command line wins over the file (at start and on SIGHUP). */
-static void
-apply_opts(struct config *c, const struct server_opts *o)
-{
-	static const struct {
-		size_t conf_off, opt_off;
-	} tab[] = {
-	    {offsetof(struct config, tls_listen),
-		offsetof(struct server_opts, tls_listen)},
-	    {offsetof(struct config, tls_cert),
-		offsetof(struct server_opts, tls_cert)},
-	    {offsetof(struct config, tls_key),
-		offsetof(struct server_opts, tls_key)},
-	    {offsetof(struct config, user), offsetof(struct server_opts, user)},
-	};
-	size_t i;
-
-	for (i = 0; i < NG_NELEM(tab); i++) {
-		char **dst = (char **)(void *)((char *)c + tab[i].conf_off);
-		const char *v =
-		    *(const char *const *)(const void *)((const char *)o +
-			tab[i].opt_off);
-
-		if (v == NULL)
-			continue;
-		free(*dst);
-		*dst = *v ? xstrdup(v) : NULL;
-	}
-}
-
-static int
-conf_check(const struct config *c, struct buf *err)
-{
-	enum session_post_policy pp;
-	enum session_plain_auth pa;
-
-	if (policy_parse(c->post_policy, &pp) == -1) {
-		buf_printf(err,
-		    "post_policy: '%s': want anyone, authenticated, "
-		    "loopback or nobody",
-		    c->post_policy ? c->post_policy : "");
-		return -1;
-	}
-	if (plain_parse(c->auth_plaintext, &pa) == -1) {
-		buf_printf(err,
-		    "auth_plaintext: '%s': want loopback, yes or no",
-		    c->auth_plaintext ? c->auth_plaintext : "");
-		return -1;
-	}
-	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
-		buf_puts(err, "tls_cert and tls_key go together");
-		return -1;
-	}
-	return 0;
-}
-
-static void
-server_apply_conf(struct server *sv)
-{
-	if (!str_copy(sv->hostname, sizeof(sv->hostname), sv->conf.hostname))
-		log_warnx("serve: hostname truncated to %s", sv->hostname);
-	sv->sconf.hostname = sv->hostname;
-	sv->sconf.posting = sv->pipe != NULL;
-	sv->sconf.out_high = SESSION_OUT_HIGH;
-	sv->sconf.server_refreshes = true;
-	sv->ssrv.ops = &server_ops;
-	sv->ssrv.ops_arg = sv;
-	(void)policy_parse(sv->conf.post_policy, &sv->ssrv.post_policy);
-	(void)plain_parse(sv->conf.auth_plaintext, &sv->ssrv.auth_plaintext);
-	sv->ssrv.tls = sv->tls != NULL;
-	sv->ssrv.max_article_bytes = sv->conf.max_article_bytes;
-	sv->ssrv.post_rate = sv->conf.post_rate;
-}
-
-/* An absolute path (the daemon leaves the working directory). */
-static char *
-absolute(const char *path)
-{
-	char cwd[4096];
-	struct buf b = BUF_INIT(SIZE_MAX);
-
-	if (path == NULL)
-		return NULL;
-	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return xstrdup(path);
-	buf_printf(&b, "%s/%s", cwd, path);
-	return buf_steal(&b);
-}
-
-/* The accounts file named by the configuration (auth.h). */
-static void
-server_accounts(struct server *sv)
-{
-	char def[4096];
-	char *path;
-
-	if (sv->conf.accounts != NULL)
-		path = absolute(sv->conf.accounts);
-	else if (auth_default_path(sv->conf.spool_dir, def, sizeof(def)))
-		path = absolute(def);
-	else
-		fatalx("serve: spool path too long");
-	if (sv->accounts != NULL && strcmp(path, sv->accounts) == 0) {
-		free(path);
-		return;
-	}
-	auth_free(sv->auth);
-	free(sv->accounts);
-	sv->accounts = path;
-	sv->auth = auth_new(path);
-}
-
-/* --- signals, reload, stop ---------------------------------------------- */
-
-/* SIGHUP: limits, timeouts, names, posting policy and the accounts file
- * change at once; listeners, TLS certificates, the user and the spool
- * directory need a restart. */
-static void
-server_reload(struct server *sv)
-{
-	struct buf err = BUF_INIT(1024);
-	struct config nc;
-
-	if (cli_config(&nc, sv->opts->config_path, sv->opts->spool_dir) == -1) {
-		log_warnx("reload: keeping the previous configuration");
-		return;
-	}
-	apply_opts(&nc, sv->opts);
-	if (conf_check(&nc, &err) == -1) {
-		log_warnx("reload: %s: keeping the previous configuration",
-		    buf_cstr(&err));
-		buf_free(&err);
-		config_fini(&nc);
-		return;
-	}
-	buf_free(&err);
-	if (strcmp(nc.spool_dir, sv->conf.spool_dir) != 0)
-		log_warnx("reload: spool %s: a restart is needed to change it",
-		    nc.spool_dir);
-	if ((nc.tls_cert == NULL) != (sv->conf.tls_cert == NULL) ||
-	    (nc.tls_cert != NULL &&
-		(strcmp(nc.tls_cert, sv->conf.tls_cert) ||
-		    strcmp(nc.tls_key, sv->conf.tls_key))))
-		log_warnx("reload: TLS certificates change at a restart");
-	config_fini(&sv->conf);
-	sv->conf = nc;
-	server_apply_conf(sv);
-	if (sv->pipe == NULL && sv->ssrv.post_policy != SESSION_POST_NOBODY)
-		log_warnx("reload: the spool is open read-only: posting needs "
-			  "a restart");
-	server_accounts(sv);
-	log_info("reload: configuration %s loaded",
-	    sv->conf.path ? sv->conf.path : "(defaults)");
-}
+/* --- signals, stop ---------------------------------------------------------
+ */
 
 static void
 server_stop(struct server *sv)
@@ -1519,203 +1009,6 @@ server_expire(struct server *sv)
 /* --- start-up ------------------------------------------------------------ */
 
 static void
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("serve: raise the open file limit");
-	}
-}
-
-/* The configured groups, in a spool that has none yet (first start). */
-static void
-add_conf_groups(struct spool *sp, const struct config *c)
-{
-	size_t i, n;
-
-	(void)spool_groups(sp, &n);
-	if (n > 0)
-		return;
-	for (i = 0; i < c->ngroups; i++)
-		if (spool_group_add(sp, c->groups[i].name,
-			c->groups[i].description, c->groups[i].flag,
-			"newsgate") == -1 &&
-		    errno != EEXIST)
-			fatal("serve: add group %s", c->groups[i].name);
-	log_info("created the configured groups in %s", c->spool_dir);
-}
-
-/*
- * The spool: opened for writing, with a pipeline for posts, unless
- * post_policy is "nobody" or it cannot be written (then read-only, and
- * POST is refused). A missing spool is created with the configured
- * groups.
- */
-static void
-server_spool_open(struct server *sv)
-{
-	const struct config *c = &sv->conf;
-	struct spool *sp;
-
-	if (sv->ssrv.post_policy != SESSION_POST_NOBODY) {
-		if ((sp = spool_open(c->spool_dir, c->hostname, SPOOL_WRITE)) !=
-		    NULL) {
-			add_conf_groups(sp, c);
-			sv->sp = sp;
-			sv->pipe = pipeline_new(c, sp, NULL);
-			if (sv->pipe == NULL)
-				fatalx("serve: cannot start the pipeline");
-			pipeline_on_commit(sv->pipe, server_committed, sv);
-			return;
-		}
-		log_warn("serve: spool %s cannot be written; serving it "
-			 "without posting",
-		    c->spool_dir);
-	}
-	if ((sp = spool_open(c->spool_dir, c->hostname, SPOOL_READ)) == NULL) {
-		if (errno != ENOENT)
-			fatal("serve: spool %s", c->spool_dir);
-		/* First start: let spool.c create an empty spool with the
-		 * configured groups, then serve it read-only. */
-		if ((sp = cli_spool_open(c, SPOOL_WRITE)) == NULL)
-			fatalx(
-			    "serve: cannot create a spool in %s", c->spool_dir);
-		spool_close(sp);
-		log_info("created an empty spool in %s", c->spool_dir);
-		if ((sp = spool_open(c->spool_dir, c->hostname, SPOOL_READ)) ==
-		    NULL)
-			fatal("serve: spool %s", c->spool_dir);
-	}
-	sv->sp = sp;
-}
-
-/* chown every file under the directory dfd (closed here), symlinks
- * themselves and never their targets. */
-static int
-chown_tree(int dfd, uid_t uid, gid_t gid, size_t *n)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, rc = 0;
-
-	if (fchown(dfd, uid, gid) == -1 || (d = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return -1;
-	}
-	(*n)++;
-	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-			fd = openat(dirfd(d), de->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd != -1) {
-				rc = chown_tree(fd, uid, gid, n);
-				continue;
-			}
-			if (errno != ENOTDIR && errno != ELOOP)
-				rc = -1;
-		}
-		if (rc == 0 &&
-		    fchownat(dirfd(d), de->d_name, uid, gid,
-			AT_SYMLINK_NOFOLLOW) == -1)
-			rc = -1;
-		(*n)++;
-	}
-	if (rc == 0 && errno != 0)
-		rc = -1;
-	closedir(d);
-	return rc;
-}
-
-/*
- * Started as root: whom to become (server.h). A spool that belongs to
- * root is handed to that user when posts are to be written to it.
- */
-static void
-server_user(struct server *sv)
-{
-	const char *want = sv->conf.user;
-	struct passwd *pw = NULL;
-	struct stat st;
-	size_t n = 0;
-	int fd;
-
-	if (geteuid() != 0)
-		return; /* nothing to drop */
-	if (want != NULL && strcmp(want, "root") == 0) {
-		log_warnx("serve: running as root (user = root)");
-		return;
-	}
-	if (want != NULL) {
-		if ((pw = getpwnam(want)) == NULL)
-			fatalx("serve: user %s: no such user", want);
-	} else {
-		if (stat(sv->conf.spool_dir, &st) == 0 && st.st_uid != 0)
-			pw = getpwuid(st.st_uid);
-		if (pw == NULL)
-			pw = getpwnam("news");
-		if (pw == NULL)
-			pw = getpwnam("nobody");
-		if (pw == NULL)
-			fatalx("serve: no user news or nobody to run as: set "
-			       "user in newsgate.conf");
-	}
-	if (pw->pw_uid == 0) {
-		log_warnx("serve: running as root (user %s)", pw->pw_name);
-		return;
-	}
-	sv->uid = pw->pw_uid;
-	sv->gid = pw->pw_gid;
-	if (!str_copy(sv->user, sizeof(sv->user), pw->pw_name))
-		fatalx("serve: user name too long: %s", pw->pw_name);
-	if ((fd = open(sv->conf.spool_dir,
-		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		fatal("serve: spool %s", sv->conf.spool_dir);
-	if (fstat(fd, &st) == -1)
-		fatal("serve: spool %s", sv->conf.spool_dir);
-	/* Only a writer needs the spool to be its own. */
-	if (st.st_uid != 0 || sv->pipe == NULL) {
-		close(fd);
-		return;
-	}
-	if (chown_tree(fd, sv->uid, sv->gid, &n) == -1)
-		fatal("serve: hand the spool %s to user %s", sv->conf.spool_dir,
-		    sv->user);
-	log_info("handed the spool %s (%zu files) to user %s",
-	    sv->conf.spool_dir, n, sv->user);
-}
-
-/* Become sv->user for good (the listeners and the TLS key are ours). */
-static void
-server_drop(struct server *sv)
-{
-	int fd;
-
-	if (sv->uid == 0)
-		return;
-	fd = open(sv->conf.spool_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (initgroups(sv->user, sv->gid) == -1 || setgid(sv->gid) == -1 ||
-	    setuid(sv->uid) == -1)
-		fatal("serve: become user %s", sv->user);
-	if (setuid(0) != -1)
-		fatalx("serve: still root after becoming %s", sv->user);
-	log_info("running as user %s", sv->user);
-	if (sv->pipe != NULL && fd != -1 &&
-	    (faccessat(fd, "articles", W_OK, AT_EACCESS) == -1 ||
-		faccessat(fd, "data", W_OK, AT_EACCESS) == -1))
-		log_warnx("serve: user %s cannot write the spool %s: posts "
-			  "will fail (chown -R %s it)",
-		    sv->user, sv->conf.spool_dir, sv->user);
-	if (fd != -1)
-		close(fd);
-}
-
-static void
 server_signals(struct server *sv)
 {
 	struct epoll_event ev;
@@ -1734,19 +1027,6 @@ server_signals(struct server *sv)
 	ev.data.ptr = &sv->sig;
 	if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, sv->sig.fd, &ev) == -1)
 		fatal("serve: epoll_ctl signalfd");
-}
-
-static void
-write_pid_file(const char *path)
-{
-	char line[32];
-	int fd, len;
-
-	len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
-		-1 ||
-	    write_all(fd, line, (size_t)len) == -1 || close(fd) == -1)
-		fatal("serve: pid file %s", path);
 }
 
 static void
@@ -1854,8 +1134,8 @@ server_run(struct config *conf, const struct server_opts *o)
 
 	sv->conf = *conf; /* ours now */
 	sv->opts = o;
-	apply_opts(&sv->conf, o);
-	if (conf_check(&sv->conf, &err) == -1)
+	server_apply_opts(&sv->conf, o);
+	if (server_conf_check(&sv->conf, &err) == -1)
 		fatalx("serve: %s", buf_cstr(&err));
 	signal(SIGPIPE, SIG_IGN); /* EPIPE from write(2) instead */
 	/* Read the key while we may still be root. */
@@ -1865,7 +1145,7 @@ server_run(struct config *conf, const struct server_opts *o)
 		fatalx("serve: %s", buf_cstr(&err));
 	buf_free(&err);
 	server_apply_conf(sv);
-	raise_fd_limit();
+	server_raise_fd_limit();
 	if ((sv->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("serve: epoll_create1");
 	server_spool_open(sv);
@@ -1876,14 +1156,14 @@ server_run(struct config *conf, const struct server_opts *o)
 	server_listen(sv, o);
 	if (o->port_file)
 		write_port_file(sv, o->port_file);
-	pid_file = absolute(o->pid_file);
+	pid_file = server_absolute(o->pid_file);
 	if (o->daemon && daemon(0, 0) == -1)
 		fatal("serve: daemon");
 	/* After daemon(): a signalfd only ever wakes an epoll for the
 	 * process that created it, not for a forked child. */
 	server_signals(sv);
 	if (pid_file)
-		write_pid_file(pid_file);
+		server_write_pid_file(pid_file);
 	server_drop(sv);
 	log_info("serving %s as %s%s", sv->conf.spool_dir, sv->hostname,
 	    sv->pipe ? "" : " (read-only)");

@@ -1177,7 +1177,7 @@ START_TEST(test_post_size_limit)
 		ck_assert_int_le(s->post.art.len, 4096);
 	}
 	ck_assert_ptr_null(s->post.art.data);
-	r = input(".\r\nDATE\r\n", 10);
+	r = input(".\r\nDATE\r\n", 9);
 	ck_assert_msg(starts(r, "441 Article too large (max 4096 bytes)\r\n"
 				"111 "),
 	    "%s", r);
@@ -1385,10 +1385,10 @@ START_TEST(test_authinfo_waits_for_the_server)
 {
 	poster();
 	fk.later = true;
-	ck_assert_str_eq(input("AUTHINFO USER alice\r\nAUTHINFO PASS bad\r\n"
-			       "DATE\r\n",
-			     45),
-	    "381 Password required\r\n");
+	static const char in[] = "AUTHINFO USER alice\r\nAUTHINFO PASS bad\r\n"
+				 "DATE\r\n";
+
+	ck_assert_str_eq(input(in, sizeof(in) - 1), "381 Password required\r\n");
 	ck_assert_int_eq(s->wait, SESSION_WAIT_AUTH);
 	ck_assert_int_eq(session_input_room(s), 0);
 	buf_reset(&out);
@@ -1404,6 +1404,8 @@ END_TEST
 
 START_TEST(test_starttls)
 {
+	static const char inj[] = "STARTTLS\r\nAUTHINFO PASS pw with space\r\n"
+				  "DATE\r\n";
 	const char *r;
 
 	poster();
@@ -1413,7 +1415,7 @@ START_TEST(test_starttls)
 	ck_assert_str_eq(cmd("AUTHINFO USER alice"), "381 Password required\r\n");
 	ck_assert_str_eq(cmd("GROUP a.b"), "211 5 1 5 a.b\r\n");
 	/* What follows STARTTLS in the same plaintext is dropped. */
-	r = input("STARTTLS\r\nAUTHINFO PASS pw with space\r\nDATE\r\n", 48);
+	r = input(inj, sizeof(inj) - 1);
 	ck_assert_str_eq(r, "382 Continue with TLS negotiation\r\n");
 	ck_assert_int_eq(fk.tls, 1);
 	ck_assert_int_eq(s->wait, SESSION_WAIT_TLS);
