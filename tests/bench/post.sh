@@ -4,6 +4,7 @@
 # plaintext.
 #
 #   sh tests/bench/post.sh          (as root: it installs and runs INN)
+#   PARTS=tls sh tests/bench/post.sh   (only (b); PARTS=post: only (a))
 #
 # (a) POST. POSTS (8,000) articles of the corpus (imported once into a
 #     scratch spool, their files used as the source) are posted with
@@ -38,7 +39,8 @@ RUNS=${RUNS:-3}
 NG_PORT=${NG_PORT:-1192}
 NG_TLS_PORT=${NG_TLS_PORT:-1193}
 TLS_CONNS=${TLS_CONNS:-4}
-TLS_REQS=${TLS_REQS:-20000}
+TLS_REQS=${TLS_REQS:-50000}
+PARTS=${PARTS:-post tls} # which of (a) and (b) to run
 
 [ "$(id -u)" = 0 ] || die "run as root (INN is installed and run as news)"
 [ -r "$CORPUS" ] || die "no corpus at $CORPUS"
@@ -114,6 +116,7 @@ inn_post() {	# conns run
 }
 
 machine
+case " $PARTS " in *" post "*)
 INN_BENCH_DIR=$(fs_new innpost)/inn
 export INN_BENCH_DIR
 inn_setup configure
@@ -127,21 +130,23 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 inn_setup stop
+esac
 
 # --- (b) ARTICLE over TLS -----------------------------------------------------
+case " $PARTS " in *" tls "*)
 TLSDIR=$BENCH_WORK/tls
 sh "$TOP/contrib/scripts/mkcert.sh" "$TLSDIR" >/dev/null
 CONF=$BENCH_WORK/readonly.conf
 printf '[server]\npost_policy = nobody\n' >"$CONF"
 hi=$(awk -v g="$BENCH_GROUP" '$1 == g { print $2 + 0 }' "$SRC/data/active")
-awk -v n="$TLS_REQS" -v hi="$hi" 'BEGIN { srand(1);
+awk -v n="$TLS_REQS" -v hi="$hi" -v g="$BENCH_GROUP" 'BEGIN { srand(1);
+    printf "GROUP %s\r\n", g;
     for (i = 0; i < n; i++) printf "ARTICLE %d\r\n", 1 + int(rand() * hi);
     printf "QUIT\r\n" }' >"$BENCH_WORK/reqs"
-# Server CPU seconds so far (utime + stime of its /proc/PID/stat).
+# Server CPU seconds so far: its time on CPU (schedstat, in ns; the
+# server reads and writes in one thread).
 srv_cpu() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, "");
-	    split($0, f, " "); printf "%.3f", (f[12] + f[13]) / hz }' \
-	    "/proc/$NG_PID/stat"
+	awk '{ printf "%.6f", $1 / 1e9 }' "/proc/$NG_PID/schedstat"
 }
 tls_run() {	# tls|plain run
 	c0=$(srv_cpu)
@@ -170,9 +175,10 @@ tls_run() {	# tls|plain run
 	want=$((TLS_CONNS * TLS_REQS))
 	[ "$n" = "$want" ] || say "$1: $n of $want ARTICLE replies were 220"
 	line=$(awk -v n="$n" -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" \
-	    'BEGIN { s = (b - a) / 1e9; printf "ops=%d seconds=%.3f rate=%.0f" \
-	    " server_cpu_s=%.3f us_per_op=%.1f", n, s, n / s, c1 - c0,
-	    n > 0 ? (c1 - c0) * 1e6 / n : 0 }')
+	    'BEGIN { s = (b - a) / 1e9;
+	    printf "ops=%d seconds=%.3f rate=%.0f server_cpu_s=%.3f",
+		n, s, n / s, c1 - c0;
+	    printf " us_per_op=%.2f", (n > 0 ? (c1 - c0) * 1e6 / n : 0) }')
 	rm -f "$BENCH_WORK"/out*
 	say "run $2: ARTICLE $1: $line"
 	echo "ng $1 $line" >>"$OUT"
@@ -187,6 +193,7 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 stop_ng
+esac
 
 # --- report ---------------------------------------------------------------
 vals() {	# server test key: the key of each run, one per line
@@ -204,6 +211,7 @@ per_cpu() {	# server test: posts per server CPU-second
 	    else print "n/a" }'
 }
 
+case " $PARTS " in *" post "*)
 echo
 echo "POST: $POSTS articles, one in flight per connection; medians of" \
     "$RUNS runs (alternating servers, each from empty)"
@@ -223,6 +231,8 @@ done
 echo
 echo "(INN's CPU is nnrpd's, its children included; innd, which files the" \
     "articles, is not counted.)"
+esac
+case " $PARTS " in *" tls "*)
 echo
 echo "ARTICLE by random number, $TLS_CONNS connections x $TLS_REQS" \
     "pipelined requests; medians of $RUNS runs"
@@ -230,7 +240,7 @@ echo
 echo "| | ARTICLE/s | server CPU us/ARTICLE | runs (ARTICLE/s) |"
 echo "| --- | ---: | ---: | --- |"
 for k in plain tls; do
-	printf "| newsgate, %s | %.0f | %.1f | %s |\n" "$k" \
+	printf "| newsgate, %s | %.0f | %.2f | %s |\n" "$k" \
 	    "$(med ng "$k" rate)" "$(med ng "$k" us_per_op)" \
 	    "$(runs ng "$k" rate)"
 done
@@ -238,3 +248,4 @@ echo
 echo "TLS/plain, ARTICLE/s: $(ratio "$(med ng tls rate)" "$(med ng plain rate)");" \
     "server CPU per ARTICLE: $(ratio "$(med ng tls us_per_op)" \
     "$(med ng plain us_per_op)")"
+esac
