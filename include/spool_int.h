@@ -149,6 +149,7 @@ void spool_fps_add(struct fpset *f, uint64_t fp);
 void spool_fps_truncate(struct fpset *f, size_t n);
 void spool_fps_clear(struct fpset *f);
 void spool_clean_value(struct buf *out, const char *v);
+void spool_put_u64(struct buf *out, uint64_t v);
 void spool_format_over(struct buf *out, uint64_t num, const struct article *a,
     size_t bytes, const char *xref);
 uint64_t spool_file_size(struct spool *sp, const char *rel);

@@ -1279,6 +1279,19 @@ spool_clean_value(struct buf *out, const char *v)
 	}
 }
 
+/* Append v in decimal (the hot paths avoid printf). */
+void
+spool_put_u64(struct buf *out, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_append(out, d + sizeof(d) - n, n);
+}
+
 void
 spool_format_over(struct buf *out, uint64_t num, const struct article *a,
     size_t bytes, const char *xref)
@@ -1287,13 +1300,16 @@ spool_format_over(struct buf *out, uint64_t num, const struct article *a,
 	    "Subject", "From", "Date", "Message-ID", "References"};
 	size_t i;
 
-	buf_printf(out, "%" PRIu64, num);
+	spool_put_u64(out, num);
 	for (i = 0; i < NG_NELEM(fields); i++) {
 		buf_putc(out, '\t');
 		spool_clean_value(out, article_get(a, fields[i]));
 	}
-	buf_printf(
-	    out, "\t%zu\t%" PRIu64 "\tXref: ", bytes, article_body_lines(a));
+	buf_putc(out, '\t');
+	spool_put_u64(out, bytes);
+	buf_putc(out, '\t');
+	spool_put_u64(out, article_body_lines(a));
+	buf_puts(out, "\tXref: ");
 	spool_clean_value(out, xref);
 	buf_putc(out, '\n');
 }

@@ -594,13 +594,20 @@ spool_queue(struct spool *sp, const struct article *a, const size_t *gi,
 		}
 		g->recs[g->nrecs].num = nums[k];
 		g->recs[g->nrecs++].off = g->ov.len;
-		buf_printf(&g->ov, "%" PRIu64 "%s", nums[k], rest);
+		spool_put_u64(&g->ov, nums[k]);
+		buf_puts(&g->ov, rest);
 		g->next = nums[k];
 	}
 	if (now < sp->hist.last_arrival)
-		now = sp->hist.last_arrival;
-	buf_printf(
-	    &sp->hist_stage, "%s\t%lld\t%s\n", msgid, (long long)now, loc);
+		now = sp->hist.last_arrival; /* arrivals never decrease */
+	if (now < 0)
+		now = 0;
+	buf_puts(&sp->hist_stage, msgid);
+	buf_putc(&sp->hist_stage, '\t');
+	spool_put_u64(&sp->hist_stage, (uint64_t)now);
+	buf_putc(&sp->hist_stage, '\t');
+	buf_puts(&sp->hist_stage, loc);
+	buf_putc(&sp->hist_stage, '\n');
 	spool_hist_add(&sp->hist, msgid, strlen(msgid), loc, strlen(loc), now);
 	spool_fps_add(&sp->fps, fp);
 }
@@ -650,10 +657,15 @@ spool_add(struct spool *sp, struct article *a, const char *const *groups,
 	buf_puts(&xref, sp->host);
 	for (k = 0; k < ngroups; k++) {
 		nums[k] = sp->gp[gi[k]].next + 1;
-		buf_printf(
-		    &xref, " %s:%" PRIu64, sp->groups[gi[k]].name, nums[k]);
-		buf_printf(&loc, "%s%s:%" PRIu64, k ? " " : "",
-		    sp->groups[gi[k]].name, nums[k]);
+		buf_putc(&xref, ' ');
+		buf_puts(&xref, sp->groups[gi[k]].name);
+		buf_putc(&xref, ':');
+		spool_put_u64(&xref, nums[k]);
+		if (k)
+			buf_putc(&loc, ' ');
+		buf_puts(&loc, sp->groups[gi[k]].name);
+		buf_putc(&loc, ':');
+		spool_put_u64(&loc, nums[k]);
 		if (spool_touch(sp, gi[k]) == -1)
 			goto out;
 	}
