@@ -5,8 +5,8 @@
  *
  *   server.c       listeners, the event loop, connections (plain and
  *                  TLS), timers, signals
- *   server_ops.c   what sessions ask (session_ops): POST and the group
- *                  commit, AUTHINFO, STARTTLS
+ *   server_ops.c   what sessions ask (session_ops): POST (the writer
+ *                  thread and its group commit), AUTHINFO, STARTTLS
  *   server_conf.c  the configuration, the spool, the user to run as
  */
 #ifndef NG_SERVER_INT_H
@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include "auth.h"
 #include "config.h"
@@ -38,14 +39,14 @@
 #define SERVER_WAIT_MAX_MS 60000    /* longest epoll_wait */
 #define SERVER_THROTTLE_SLOTS 4096  /* addresses the auth throttle keeps */
 #define SERVER_KEY_MAX 64	    /* auth throttle key: an address */
-#define SERVER_COMMIT_WAIT_MS                                                  \
-	3 /* a commit waits this long at most for                              \
-	     the posters of the last one */
+/* A commit waits this long at most for as many posts as the last had. */
+#define SERVER_COMMIT_WAIT_MS 3
 
 enum ep_kind {
 	EP_LISTENER,
 	EP_SIGNAL,
 	EP_CONN,
+	EP_WRITER, /* the writer thread's eventfd: answers are ready */
 };
 
 struct listener {
@@ -101,14 +102,51 @@ struct conn {
 	uint64_t timer_ms;
 	struct conn *tprev, *tnext;
 
-	ssize_t post_slot; /* index in server.posts, or -1 */
+	struct post_req *req; /* its POST at the writer, or NULL */
 };
 
-/* A POST staged in this wakeup, waiting for the group commit. */
-struct post_wait {
-	struct conn *c; /* NULL once the client has gone */
+/*
+ * A POST on its way to the writer thread and back. Handed over whole
+ * through the writer's queues; c is the event loop's alone (the writer
+ * never reads it), the rest the writer's while it holds the request.
+ */
+struct post_req {
+	struct post_req *next; /* in a queue */
+	struct conn *c;	       /* the poster; NULL once it has gone */
+	char *text;	       /* the article, owned; freed by the writer */
+	size_t len;
 	char msgid[NNTP_MSGID_MAX + 1];
+	int code;	/* the answer: NNTP_OK_POSTED or NNTP_FAIL_POST */
+	char *answer;	/* its text, owned */
 	bool committed; /* the pipeline reported it durable */
+};
+
+/*
+ * The writer thread: the only user of the writable spool handle and of
+ * the pipeline, so that a commit (a few device flushes) or an import
+ * holding the spool's writer lock never stalls the event loop. Posts
+ * queued while it commits form the next commit (group commit).
+ */
+struct writer {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;		    /* guards todo, done, ntodo, stop */
+	pthread_cond_t cv;		    /* todo grew, or stop */
+	struct post_req *todo, **todo_tail; /* to commit, in order */
+	size_t ntodo;
+	struct post_req *done, **done_tail; /* answered */
+	bool stop;
+	struct {
+		enum ep_kind kind; /* EP_WRITER; epoll data points here */
+		int fd;		   /* eventfd */
+	} ev;
+	/* The thread's own, untouched by the event loop once it runs: */
+	struct config conf; /* loaded at start; not replaced on SIGHUP */
+	struct spool *sp;   /* opened SPOOL_WRITE */
+	struct pipeline *pipe;
+	struct post_req **batch; /* staged in the current commit */
+	size_t nbatch, capbatch, cursor;
+	size_t prev_batch; /* posts the last commit took */
 };
 
 struct server {
@@ -135,16 +173,11 @@ struct server {
 	uint64_t accept_resume_ms;  /* accepting paused until; 0: not */
 	char rbuf[SERVER_READ_MAX]; /* read scratch, shared */
 
-	struct tls_ctx *tls;   /* NULL: no certificate, no TLS */
-	struct pipeline *pipe; /* NULL: the spool is read-only */
-	struct auth *auth;     /* the accounts file */
-	char *accounts;	       /* its absolute path */
+	struct tls_ctx *tls; /* NULL: no certificate, no TLS */
+	struct writer *wr;   /* NULL: no posting (read-only spool) */
+	struct auth *auth;   /* the accounts file */
+	char *accounts;	     /* its absolute path */
 	struct auth_throttle *throttle;
-	struct post_wait *posts; /* staged this wakeup, in order */
-	size_t nposts, capposts;
-	size_t post_cursor;  /* where the next commit report is */
-	uint64_t batch_ms;   /* when the first of posts[] was staged */
-	size_t prev_batch;   /* posts the last commit made durable */
 	struct conn *timers; /* connections with a timer */
 	struct conn *ready;  /* TLS connections to read again */
 	uid_t uid;	     /* to drop to; 0: keep */
@@ -164,11 +197,18 @@ void timer_set(
  */
 
 extern const struct session_ops server_ops;
-/* pipeline_commit_fn: a staged post is durable. */
-void server_committed(void *arg, const char *msgid, const char *xref);
-/* The group commit (see server_ops.c); force: now. Returns the ms until a
- * deferred commit is due, else -1. */
-int server_commit(struct server *sv, bool force);
+/* Open the writable spool (created with the configured groups when
+ * missing) and the pipeline, for a writer not started yet. Returns NULL
+ * (logged) when the spool cannot be written. */
+struct writer *writer_open(const struct server *sv);
+/* Start its thread (after daemon(): threads do not survive a fork). */
+void writer_run(struct writer *w);
+/* Commit what is queued, stop the thread, close the spool; NULL ok. */
+void writer_close(struct writer *w);
+/* The eventfd said answers are ready: deliver them. */
+void server_answers(struct server *sv);
+/* A connection closes: its POST, if any, is committed all the same. */
+void server_forget_post(struct conn *c);
 
 /* --- server_conf.c ---------------------------------------------------------
  */

@@ -8,9 +8,9 @@
  * one struct server passed around, not in globals).
  *
  * Never parses protocol (session.c does) and never writes under the spool
- * itself: posts go through the pipeline (pipeline.c, then spool.c), into
- * the spool opened for writing when post_policy is not "nobody" (else
- * read-only). The one exception is the hand-over of a root-owned spool to
+ * itself: posts go through the pipeline (pipeline.c, then spool.c) in the
+ * writer thread, on a spool handle of its own; the sessions read through
+ * a read-only one. The one exception is the hand-over of a root-owned spool to
  * the unprivileged user (chown only; see server.h).
  *
  * Per connection: the session (which holds no buffer while idle), a
@@ -20,11 +20,12 @@
  * the server; output is sent with one write per refill, TCP_NODELAY set,
  * so a response never waits for a delayed ACK.
  *
- * Group commit: a POST whose article arrives is staged in the pipeline
- * at once; after the event-loop wakeup has run every ready connection,
- * one pipeline_flush() (one syncfs) makes every article staged in it
- * durable, and only then do their 240 replies go out. A failed commit
- * answers them all 441 and leaves the spool as it was.
+ * Posts: a POST whose article arrives goes to the writer thread
+ * (server_ops.c), which stages it in the pipeline with every other post
+ * that arrived meanwhile and commits them together (one syncfs); the
+ * eventfd then wakes this loop, which refreshes its read-only view of the
+ * spool and sends the 240s. A failed commit answers them all 441 and
+ * leaves the spool as it was. Readers never wait for a commit.
  *
  * TLS (tls.h): every read and write goes through conn_recv/conn_send,
  * which map TLS_WANT_READ/WRITE to the epoll events to wait for. Bytes
@@ -441,11 +442,8 @@ conn_close(struct server *sv, struct conn *c, const char *why)
 	conn_unlink(sv, c);
 	timer_clear(sv, c);
 	ready_del(sv, c);
-	if (c->post_slot >= 0) {
-		/* Staged already: it is committed all the same. */
-		sv->posts[c->post_slot].c = NULL;
-		c->post_slot = -1;
-	}
+	/* A post at the writer is committed all the same. */
+	server_forget_post(c);
 	epoll_ctl(sv->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->tls != NULL) {
 		if (!c->hs)
@@ -803,7 +801,6 @@ conn_new(struct server *sv, int fd, const struct sockaddr_storage *ss,
 	c->kind = EP_CONN;
 	c->fd = fd;
 	c->ac = ac;
-	c->post_slot = -1;
 	c->start_ms = c->last_ms = now_ms();
 	memcpy(c->peer, peer, sizeof(c->peer));
 	c->s = session_new(sv->sp, &sv->sconf);
@@ -1078,6 +1075,9 @@ server_dispatch(struct server *sv, struct epoll_event *ev)
 	case EP_SIGNAL:
 		server_signal(sv);
 		break;
+	case EP_WRITER:
+		server_answers(sv);
+		break;
 	case EP_CONN:
 		c = (struct conn *)(void *)kind;
 		if (c->dead)
@@ -1106,13 +1106,12 @@ server_free(struct server *sv, char *pid_file)
 {
 	conn_reap(sv);
 	listeners_close(sv);
-	pipeline_free(sv->pipe);
+	writer_close(sv->wr);
 	spool_close(sv->sp);
 	tls_ctx_free(sv->tls);
 	auth_free(sv->auth);
 	auth_throttle_free(sv->throttle);
 	free(sv->accounts);
-	free(sv->posts);
 	if (pid_file) {
 		(void)unlink(pid_file); /* may fail once we dropped root */
 		free(pid_file);
@@ -1126,11 +1125,11 @@ server_free(struct server *sv, char *pid_file)
 int
 server_run(struct config *conf, const struct server_opts *o)
 {
-	struct epoll_event evs[SERVER_EVENTS];
+	struct epoll_event evs[SERVER_EVENTS], ev;
 	struct server *sv = xcalloc(1, sizeof(*sv));
 	struct buf err = BUF_INIT(4096);
 	char *pid_file;
-	int n, wait, due;
+	int n, wait;
 
 	sv->conf = *conf; /* ours now */
 	sv->opts = o;
@@ -1165,15 +1164,21 @@ server_run(struct config *conf, const struct server_opts *o)
 	if (pid_file)
 		server_write_pid_file(pid_file);
 	server_drop(sv);
+	if (sv->wr != NULL) {
+		/* After daemon(): a thread does not survive the fork. */
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &sv->wr->ev;
+		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, sv->wr->ev.fd, &ev) == -1)
+			fatal("serve: epoll_ctl eventfd");
+		writer_run(sv->wr);
+	}
 	log_info("serving %s as %s%s", sv->conf.spool_dir, sv->hostname,
-	    sv->pipe ? "" : " (read-only)");
+	    sv->wr ? "" : " (read-only)");
 
 	while (!(sv->stopping && sv->nconns == 0) &&
 	    !(o->inetd && sv->nconns == 0)) {
 		wait = server_expire(sv);
-		/* Posts a timer let through; a deferred commit. */
-		if ((due = server_commit(sv, sv->stopping)) >= 0 && due < wait)
-			wait = due;
 		if (sv->stopping && sv->nconns == 0)
 			break;
 		if (sv->ready != NULL)
@@ -1195,8 +1200,6 @@ server_run(struct config *conf, const struct server_opts *o)
 		for (int k = 0; k < n; k++)
 			server_dispatch(sv, &evs[k]);
 		server_ready(sv);
-		/* The group commit: every post of this wakeup at once. */
-		(void)server_commit(sv, sv->stopping);
 		conn_reap(sv);
 	}
 	log_info("stopped");

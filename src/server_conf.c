@@ -120,7 +120,7 @@ server_apply_conf(struct server *sv)
 	if (!str_copy(sv->hostname, sizeof(sv->hostname), sv->conf.hostname))
 		log_warnx("serve: hostname truncated to %s", sv->hostname);
 	sv->sconf.hostname = sv->hostname;
-	sv->sconf.posting = sv->pipe != NULL;
+	sv->sconf.posting = sv->wr != NULL;
 	sv->sconf.out_high = SESSION_OUT_HIGH;
 	sv->sconf.server_refreshes = true;
 	sv->ssrv.ops = &server_ops;
@@ -203,7 +203,7 @@ server_reload(struct server *sv)
 	config_fini(&sv->conf);
 	sv->conf = nc;
 	server_apply_conf(sv);
-	if (sv->pipe == NULL && sv->ssrv.post_policy != SESSION_POST_NOBODY)
+	if (sv->wr == NULL && sv->ssrv.post_policy != SESSION_POST_NOBODY)
 		log_warnx("reload: the spool is open read-only: posting needs "
 			  "a restart");
 	server_accounts(sv);
@@ -223,28 +223,10 @@ server_raise_fd_limit(void)
 	}
 }
 
-/* The configured groups, in a spool that has none yet (first start). */
-static void
-add_conf_groups(struct spool *sp, const struct config *c)
-{
-	size_t i, n;
-
-	(void)spool_groups(sp, &n);
-	if (n > 0)
-		return;
-	for (i = 0; i < c->ngroups; i++)
-		if (spool_group_add(sp, c->groups[i].name,
-			c->groups[i].description, c->groups[i].flag,
-			"newsgate") == -1 &&
-		    errno != EEXIST)
-			fatal("serve: add group %s", c->groups[i].name);
-	log_info("created the configured groups in %s", c->spool_dir);
-}
-
 /*
- * The spool: opened for writing, with a pipeline for posts, unless
- * post_policy is "nobody" or it cannot be written (then read-only, and
- * POST is refused). A missing spool is created with the configured
+ * The spool: the writer thread's handle, for posts, unless post_policy is
+ * "nobody" or the spool cannot be written (then POST is refused); and the
+ * sessions' read-only one. A missing spool is created with the configured
  * groups.
  */
 void
@@ -253,21 +235,8 @@ server_spool_open(struct server *sv)
 	const struct config *c = &sv->conf;
 	struct spool *sp;
 
-	if (sv->ssrv.post_policy != SESSION_POST_NOBODY) {
-		if ((sp = spool_open(c->spool_dir, c->hostname, SPOOL_WRITE)) !=
-		    NULL) {
-			add_conf_groups(sp, c);
-			sv->sp = sp;
-			sv->pipe = pipeline_new(c, sp, NULL);
-			if (sv->pipe == NULL)
-				fatalx("serve: cannot start the pipeline");
-			pipeline_on_commit(sv->pipe, server_committed, sv);
-			return;
-		}
-		log_warn("serve: spool %s cannot be written; serving it "
-			 "without posting",
-		    c->spool_dir);
-	}
+	if (sv->ssrv.post_policy != SESSION_POST_NOBODY)
+		sv->wr = writer_open(sv);
 	if ((sp = spool_open(c->spool_dir, c->hostname, SPOOL_READ)) == NULL) {
 		if (errno != ENOENT)
 			fatal("serve: spool %s", c->spool_dir);
@@ -372,7 +341,7 @@ server_user(struct server *sv)
 	if (fstat(fd, &st) == -1)
 		fatal("serve: spool %s", sv->conf.spool_dir);
 	/* Only a writer needs the spool to be its own. */
-	if (st.st_uid != 0 || sv->pipe == NULL) {
+	if (st.st_uid != 0 || sv->wr == NULL) {
 		close(fd);
 		return;
 	}
@@ -398,7 +367,7 @@ server_drop(struct server *sv)
 	if (setuid(0) != -1)
 		fatalx("serve: still root after becoming %s", sv->user);
 	log_info("running as user %s", sv->user);
-	if (sv->pipe != NULL && fd != -1 &&
+	if (sv->wr != NULL && fd != -1 &&
 	    (faccessat(fd, "articles", W_OK, AT_EACCESS) == -1 ||
 		faccessat(fd, "data", W_OK, AT_EACCESS) == -1))
 		log_warnx("serve: user %s cannot write the spool %s: posts "

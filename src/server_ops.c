@@ -1,137 +1,362 @@
 /*
  * server_ops.c - what sessions ask of the server (struct session_ops):
- * POST, staged in the import pipeline at once and answered after the
- * group commit of the wakeup; AUTHINFO PASS, checked with auth.h and its
- * throttle (a failure answered after a delay, on a timer); STARTTLS,
- * handed to the connection code once the 382 is out.
+ * POST, handed to the writer thread, which puts it through the import
+ * pipeline and answers once its commit is durable; AUTHINFO PASS, checked
+ * with auth.h and its throttle (a failure answered after a delay, on a
+ * timer); STARTTLS, handed to the connection code once the 382 is out.
+ *
+ * The writer thread owns the writable spool handle, the pipeline and the
+ * configuration copy they use; the event loop owns every connection and
+ * the read-only spool handle the sessions read. They share only the two
+ * queues of struct writer (under its mutex) and an eventfd. A commit or
+ * an import holding the spool's lock therefore never stalls a reader.
  *
  * Never writes under the spool itself: pipeline.c and spool.c do. Never
- * sleeps: the delayed 481 is a timer of server.c.
+ * sleeps in the event loop: the delayed 481 is a timer of server.c.
  */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <unistd.h>
+
 #include "common.h"
+#include "cli.h"
 #include "server_int.h"
 
-/* The pipeline's report that an article is durable. Reports come in the
- * order the articles were staged. */
-void
-server_committed(void *arg, const char *msgid, const char *xref)
-{
-	struct server *sv = arg;
-	size_t i;
+/* --- the writer thread ---------------------------------------------------- */
 
-	for (i = sv->post_cursor; i < sv->nposts; i++)
-		if (strcmp(sv->posts[i].msgid, msgid) == 0)
-			goto found;
-	for (i = 0; i < sv->post_cursor && i < sv->nposts; i++)
-		if (strcmp(sv->posts[i].msgid, msgid) == 0)
-			goto found;
-	return; /* not a post of this wakeup */
-found:
-	sv->posts[i].committed = true;
-	sv->post_cursor = i + 1;
+static void
+req_free(struct post_req *r)
+{
+	free(r->text);
+	free(r->answer);
+	free(r);
 }
 
-/* session_ops.post: stage now, answer after the group commit. */
+/* pipeline_commit_fn (writer thread): a staged post is durable. Reports
+ * come in the order the articles were staged. */
+static void
+writer_committed(void *arg, const char *msgid, const char *xref)
+{
+	struct writer *w = arg;
+	size_t i;
+
+	for (i = w->cursor; i < w->nbatch; i++)
+		if (strcmp(w->batch[i]->msgid, msgid) == 0)
+			goto found;
+	for (i = 0; i < w->cursor && i < w->nbatch; i++)
+		if (strcmp(w->batch[i]->msgid, msgid) == 0)
+			goto found;
+	return; /* an article of an earlier round */
+found:
+	w->batch[i]->committed = true;
+	w->cursor = i + 1;
+}
+
+/* Stage one post; a refusal is answered at once. */
+static void
+writer_stage(struct writer *w, struct post_req *r)
+{
+	struct buf why = BUF_INIT(1024);
+	enum pipeline_result res;
+
+	/* Listed first: a commit inside pipeline_message() (a full batch)
+	 * reports this article too. */
+	if (w->nbatch == w->capbatch) {
+		w->capbatch = w->capbatch ? 2 * w->capbatch : 64;
+		w->batch =
+		    xreallocarray(w->batch, w->capbatch, sizeof(*w->batch));
+	}
+	w->batch[w->nbatch++] = r;
+	res = pipeline_message(
+	    w->pipe, r->text, r->len, time(NULL), PIPE_POST, &why, NULL);
+	free(r->text);
+	r->text = NULL;
+	if (res == PIPE_STAGED) {
+		buf_free(&why);
+		return;
+	}
+	w->nbatch--;
+	if (res == PIPE_FAILED)
+		log_warnx("post %s: %s", r->msgid, buf_cstr(&why));
+	r->code = NNTP_FAIL_POST;
+	r->answer = buf_steal(&why);
+}
+
+/* Commit what was staged and answer it (RFC 3977 §6.3.1.2). */
+static void
+writer_commit(struct writer *w)
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+	struct post_req *r;
+	int e = 0;
+	size_t i;
+
+	if (pipeline_flush(w->pipe) == -1) {
+		e = errno;
+		log_warn("serve: commit of %zu posts", w->nbatch);
+	}
+	for (i = 0; i < w->nbatch; i++) {
+		r = w->batch[i];
+		buf_reset(&b);
+		if (r->committed) {
+			r->code = NNTP_OK_POSTED;
+			buf_printf(&b, "Article received %s", r->msgid);
+		} else {
+			r->code = NNTP_FAIL_POST;
+			buf_printf(&b,
+			    "Posting failed: the spool could not store it "
+			    "(%s)",
+			    strerror(e ? e : EIO));
+		}
+		r->answer = xstrdup(buf_cstr(&b));
+	}
+	buf_free(&b);
+	w->prev_batch = w->nbatch;
+	w->nbatch = 0;
+	w->cursor = 0;
+}
+
+/*
+ * Take the queued posts (locked). A newsreader posts again as soon as it
+ * has its 240, so the posters of the last commit come back together: wait
+ * up to SERVER_COMMIT_WAIT_MS for as many as the last commit had, since
+ * a commit costs a few device flushes whatever its size.
+ */
+static struct post_req *
+writer_take(struct writer *w)
+{
+	struct post_req *list;
+	struct timespec until;
+
+	if (w->ntodo < w->prev_batch && !w->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += SERVER_COMMIT_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (w->ntodo < w->prev_batch && !w->stop &&
+		    pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+			;
+	}
+	list = w->todo;
+	w->todo = NULL;
+	w->todo_tail = &w->todo;
+	w->ntodo = 0;
+	return list;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct post_req *list, *r, **tail;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->todo == NULL && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->todo == NULL)
+			break; /* stop, and nothing left */
+		list = writer_take(w);
+		pthread_mutex_unlock(&w->mu);
+		for (r = list; r != NULL; r = r->next)
+			writer_stage(w, r);
+		if (w->nbatch > 0)
+			writer_commit(w);
+		pthread_mutex_lock(&w->mu);
+		for (tail = &list; *tail != NULL; tail = &(*tail)->next)
+			;
+		*w->done_tail = list;
+		w->done_tail = tail;
+		if (write(w->ev.fd, &one, sizeof(one)) == -1) {
+			/* The counter cannot overflow here; nothing to do. */
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* The configured groups, in a spool that has none yet (first start). */
+static void
+add_conf_groups(struct spool *sp, const struct config *c)
+{
+	size_t i, n;
+
+	(void)spool_groups(sp, &n);
+	if (n > 0)
+		return;
+	for (i = 0; i < c->ngroups; i++)
+		if (spool_group_add(sp, c->groups[i].name,
+			c->groups[i].description, c->groups[i].flag,
+			"newsgate") == -1 &&
+		    errno != EEXIST)
+			fatal("serve: add group %s", c->groups[i].name);
+	log_info("created the configured groups in %s", c->spool_dir);
+}
+
+struct writer *
+writer_open(const struct server *sv)
+{
+	struct writer *w = xcalloc(1, sizeof(*w));
+
+	/* Its own copy: the event loop replaces sv->conf on SIGHUP. */
+	if (cli_config(&w->conf, sv->opts->config_path, sv->opts->spool_dir) ==
+	    -1)
+		fatalx("serve: configuration");
+	if ((w->sp = spool_open(
+		 w->conf.spool_dir, w->conf.hostname, SPOOL_WRITE)) == NULL) {
+		log_warn("serve: spool %s cannot be written; serving it "
+			 "without posting",
+		    w->conf.spool_dir);
+		config_fini(&w->conf);
+		free(w);
+		return NULL;
+	}
+	add_conf_groups(w->sp, &w->conf);
+	if ((w->pipe = pipeline_new(&w->conf, w->sp, NULL)) == NULL)
+		fatalx("serve: cannot start the pipeline");
+	pipeline_on_commit(w->pipe, writer_committed, w);
+	if ((w->ev.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		fatal("serve: eventfd");
+	w->ev.kind = EP_WRITER;
+	w->todo_tail = &w->todo;
+	w->done_tail = &w->done;
+	pthread_mutex_init(&w->mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	return w;
+}
+
+void
+writer_run(struct writer *w)
+{
+	int e;
+
+	if ((e = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
+		errno = e;
+		fatal("serve: writer thread");
+	}
+	w->running = true;
+}
+
+void
+writer_close(struct writer *w)
+{
+	struct post_req *r;
+
+	if (w == NULL)
+		return;
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+	}
+	while ((r = w->done) != NULL) {
+		w->done = r->next;
+		req_free(r);
+	}
+	while ((r = w->todo) != NULL) { /* never run */
+		w->todo = r->next;
+		req_free(r);
+	}
+	pipeline_free(w->pipe);
+	spool_close(w->sp);
+	config_fini(&w->conf);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	close(w->ev.fd);
+	free(w->batch);
+	free(w);
+}
+
+/* --- POST in the event loop ------------------------------------------------
+ */
+
+/* session_ops.post: queue for the writer; server_answers() replies. */
 static void
 server_post(void *arg, struct session *s, const char *text, size_t len,
     const char *msgid)
 {
 	struct server *sv = arg;
 	struct conn *c = s->host;
-	struct buf why = BUF_INIT(1024);
-	struct post_wait *w;
-	enum pipeline_result r;
+	struct writer *w = sv->wr;
+	struct post_req *r;
 
-	if (sv->pipe == NULL) {
+	if (w == NULL) {
 		session_post_done(
 		    s, NNTP_FAIL_POST, "Posting is not available");
 		return;
 	}
-	/* Listed first: a commit inside pipeline_message() (a full batch)
-	 * reports this article too. */
-	if (sv->nposts == sv->capposts) {
-		sv->capposts = sv->capposts ? 2 * sv->capposts : 64;
-		sv->posts =
-		    xreallocarray(sv->posts, sv->capposts, sizeof(*sv->posts));
-	}
-	if (sv->nposts == 0)
-		sv->batch_ms = now_ms();
-	w = &sv->posts[sv->nposts];
-	w->c = c;
-	w->committed = false;
-	(void)str_copy(w->msgid, sizeof(w->msgid), msgid);
-	c->post_slot = (ssize_t)sv->nposts++;
-	r = pipeline_message(
-	    sv->pipe, text, len, time(NULL), PIPE_POST, &why, NULL);
-	if (r == PIPE_STAGED) {
-		buf_free(&why);
-		return; /* server_commit() answers */
-	}
-	sv->nposts--;
-	c->post_slot = -1;
-	if (r == PIPE_FAILED)
-		log_warnx(
-		    "conn %s: post %s: %s", c->peer, msgid, buf_cstr(&why));
-	session_post_done(s, NNTP_FAIL_POST, buf_cstr(&why));
-	buf_free(&why);
+	r = xcalloc(1, sizeof(*r));
+	r->c = c;
+	r->text = xmalloc(len + 1);
+	memcpy(r->text, text, len);
+	r->text[len] = '\0';
+	r->len = len;
+	(void)str_copy(r->msgid, sizeof(r->msgid), msgid);
+	c->req = r;
+	pthread_mutex_lock(&w->mu);
+	*w->todo_tail = r;
+	w->todo_tail = &r->next;
+	w->ntodo++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
-/*
- * End of a wakeup: make every post staged in it durable, then answer.
- * Posters that send one article at a time (every newsreader) get their
- * 240s together and post again together, so the next batch waits, up to
- * SERVER_COMMIT_WAIT_MS, until it is as large as the last one: a commit
- * costs a few device flushes whatever its size. force: commit now.
- * Returns the ms until a deferred commit is due, else -1.
- */
-int
-server_commit(struct server *sv, bool force)
+void
+server_forget_post(struct conn *c)
 {
-	char line[NNTP_MSGID_MAX + 64];
-	struct post_wait *w;
-	struct conn *c;
-	uint64_t now;
-	int e = 0;
-	size_t i, ok = 0;
+	if (c->req != NULL)
+		c->req->c = NULL;
+	c->req = NULL;
+}
 
-	if (sv->nposts == 0)
-		return -1;
-	now = now_ms();
-	if (!force && sv->nposts < sv->prev_batch &&
-	    now < sv->batch_ms + SERVER_COMMIT_WAIT_MS)
-		return (int)(sv->batch_ms + SERVER_COMMIT_WAIT_MS - now);
-	if (pipeline_flush(sv->pipe) == -1) {
-		e = errno;
-		log_warn("serve: commit of %zu posts", sv->nposts);
+void
+server_answers(struct server *sv)
+{
+	struct writer *w = sv->wr;
+	struct post_req *list, *r;
+	struct conn *c;
+	uint64_t n;
+
+	if (read(w->ev.fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("serve: eventfd");
+	pthread_mutex_lock(&w->mu);
+	list = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->mu);
+	/* Every reader sees the posts before any poster hears of them. */
+	if (spool_refresh(sv->sp) == -1) {
+		/* spool.c has logged why */
 	}
-	for (i = 0; i < sv->nposts; i++) {
-		w = &sv->posts[i];
-		if ((c = w->c) == NULL)
+	for (r = list; r != NULL; r = r->next) {
+		if ((c = r->c) == NULL || c->dead)
 			continue;
-		c->post_slot = -1;
-		if (w->committed) {
-			ok++;
-			/* RFC 3977 §6.3.1.2; the id as INN gives it. */
-			(void)str_printf(line, sizeof(line),
-			    "Article received %s", w->msgid);
-			session_post_done(c->s, NNTP_OK_POSTED, line);
-			log_debug("conn %s: posted %s", c->peer, w->msgid);
-		} else {
-			(void)str_printf(line, sizeof(line),
-			    "Posting failed: the spool could not store it "
-			    "(%s)",
-			    strerror(e ? e : EIO));
-			session_post_done(c->s, NNTP_FAIL_POST, line);
-		}
+		c->req = NULL;
+		session_post_done(c->s, r->code, r->answer);
+		if (r->code == NNTP_OK_POSTED)
+			log_debug("conn %s: posted %s", c->peer, r->msgid);
 	}
-	/* Answered: now let them go on (a flush may close one). */
-	for (i = 0; i < sv->nposts; i++)
-		if ((c = sv->posts[i].c) != NULL && !c->dead)
+	/* Answered: now let them go on (a flush may close one, which is
+	 * freed only after this event batch). */
+	while ((r = list) != NULL) {
+		list = r->next;
+		if ((c = r->c) != NULL && !c->dead)
 			conn_flush(sv, c);
-	sv->prev_batch = ok;
-	sv->nposts = 0;
-	sv->post_cursor = 0;
-	return -1;
+		req_free(r);
+	}
 }
 
 /* session_ops.auth (auth.h's throttle protocol). */
