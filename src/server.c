@@ -932,6 +932,8 @@ server_stop(struct server *sv)
 	listeners_close(sv);
 	for (c = sv->head; c != NULL; c = next) {
 		next = c->next;
+		if (c->req != NULL)
+			continue; /* its 240 first (server_answers) */
 		if (!c->s->closing)
 			c->why = "shutdown";
 		session_stop(c->s, "Server shutting down");

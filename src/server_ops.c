@@ -14,7 +14,6 @@
  * Never writes under the spool itself: pipeline.c and spool.c do. Never
  * sleeps in the event loop: the delayed 481 is a timer of server.c.
  */
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 
 #include <unistd.h>
@@ -348,6 +347,12 @@ server_answers(struct server *sv)
 		session_post_done(c->s, r->code, r->answer);
 		if (r->code == NNTP_OK_POSTED)
 			log_debug("conn %s: posted %s", c->peer, r->msgid);
+		if (sv->stopping) {
+			/* server_stop() let it have its answer first. */
+			if (!c->s->closing)
+				c->why = "shutdown";
+			session_stop(c->s, "Server shutting down");
+		}
 	}
 	/* Answered: now let them go on (a flush may close one, which is
 	 * freed only after this event batch). */

@@ -4,7 +4,9 @@
  * each 441 reason, end to end; duplicate Message-IDs; a follow-up whose
  * References show in OVER and whose injection headers show in ARTICLE;
  * every connection sees a post at once; posts from several connections
- * committed together; a client that drops in the middle of an article
+ * committed together; readers served while a post waits for the spool
+ * (its writer lock held, as by an import); a client that drops in the
+ * middle of an article
  * leaves nothing; a read-only group; the article size ceiling exactly at
  * and one octet over; post_policy and the rate limit; a full disk (a
  * 1 MiB tmpfs: 441, then a consistent spool, then posting again once
@@ -12,6 +14,7 @@
  *
  * Each test has its own spool (the sample imported) and server.
  */
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -436,6 +439,46 @@ START_TEST(test_post_concurrent)
 }
 END_TEST
 
+/* While the spool's writer lock is held (an import committing), a post
+ * waits for it; readers do not. */
+START_TEST(test_post_waits_readers_do_not)
+{
+	char st[NGT_LINE_MAX], lock[PATH_MAX];
+	struct ngt_conn *poster, *reader;
+	struct pollfd pf;
+	int fd;
+
+	start(NULL);
+	poster = client(200);
+	reader = client(200);
+	ck_assert(str_printf(lock, sizeof(lock), "%s/.newsgate/lock",
+	    d.spool));
+	ck_assert_int_ne(fd = open(lock, O_RDWR), -1);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(ngt_cmd(poster, st, sizeof(st), "POST"), 340);
+	ck_assert_int_eq(ngt_send(poster, "From: a@b.example\r\n"
+					  "Newsgroups: " GROUP_P "\r\n"
+					  "Subject: waits for the lock\r\n"
+					  "\r\nbody\r\n."),
+	    0);
+	/* The reader is served meanwhile, the poster has no answer. */
+	ck_assert_int_eq(ngt_cmd(reader, st, sizeof(st), "GROUP " GROUP_P),
+	    211);
+	ck_assert_int_eq(ngt_cmd(reader, st, sizeof(st), "STAT 1"), 223);
+	ck_assert_int_eq(ngt_cmd(reader, st, sizeof(st), "DATE"), 111);
+	pf.fd = poster->fd;
+	pf.events = POLLIN;
+	ck_assert_int_eq(poll(&pf, 1, 0), 0);
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	close(fd);
+	ck_assert_int_eq(ngt_status(poster, st, sizeof(st)), 240);
+	/* And every reader sees it once the poster has its 240. */
+	ck_assert_int_eq(group_high(reader, GROUP_P), 2);
+	ngt_close(poster);
+	ngt_close(reader);
+}
+END_TEST
+
 /* A client that vanishes before the "." line leaves nothing. */
 START_TEST(test_post_disconnect_midway)
 {
@@ -696,6 +739,7 @@ post_suite(void)
 	tcase_add_test(tc, test_post_refusals);
 	tcase_add_test(tc, test_post_duplicates);
 	tcase_add_test(tc, test_post_concurrent);
+	tcase_add_test(tc, test_post_waits_readers_do_not);
 	tcase_add_test(tc, test_post_disconnect_midway);
 	tcase_add_test(tc, test_post_size_limit);
 	tcase_add_test(tc, test_post_policy_and_rate);
