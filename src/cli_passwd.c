@@ -226,8 +226,11 @@ cli_passwd(int argc, char **argv)
 		    AUTH_USER_MAX);
 		return 1;
 	}
-	if (file == NULL && cli_config(&c, conf, spool) == -1)
+	if (cli_config(&c, conf, spool) == -1)
 		return 1;
+	/* The accounts setting names the server's file (newsgate.conf(5)). */
+	if (file == NULL && c.accounts != NULL)
+		file = c.accounts;
 	if (passwd_get(user, pw) == -1) {
 		rc = 1;
 	} else if (file != NULL) {
@@ -242,7 +245,6 @@ cli_passwd(int argc, char **argv)
 		rc = passwd_spool(&c, user, pw) == 0 ? 0 : 1;
 	}
 	explicit_bzero(pw, sizeof(pw));
-	if (file == NULL)
-		config_fini(&c);
+	config_fini(&c);
 	return rc;
 }

@@ -207,6 +207,30 @@ START_TEST(test_file_option)
 }
 END_TEST
 
+/* The accounts setting of newsgate.conf names the file the server reads:
+ * passwd writes there too. */
+START_TEST(test_config_accounts)
+{
+	char err[4096], conf[PATH_MAX + 16], path[PATH_MAX + 16];
+	FILE *fp;
+	int rc;
+
+	(void)str_printf(path, sizeof(path), "%s/conf-accounts", topdir);
+	(void)str_printf(conf, sizeof(conf), "%s/newsgate.conf", topdir);
+	fp = fopen(conf, "w");
+	ck_assert_ptr_nonnull(fp);
+	fprintf(fp, "[server]\naccounts = %s\n", path);
+	fclose(fp);
+	rc = run("dave pw\n",
+	    (const char *[]){"passwd", "--config", conf, "--spool", spool,
+		"dave", NULL},
+	    err, sizeof(err));
+	ck_assert_msg(rc == 0, "passwd: %d: %s", rc, err);
+	ck_assert_int_eq(check(path, "dave", "dave pw"), AUTH_OK);
+	ck_assert_int_ne(access(accounts, F_OK), 0);
+}
+END_TEST
+
 /* The terminal: asked twice, nothing echoed. */
 static bool
 start_tty(struct tui *t, const char *user)
@@ -292,6 +316,7 @@ main(void)
 	tcase_add_test(tc, test_piped_password);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_file_option);
+	tcase_add_test(tc, test_config_accounts);
 	tcase_add_test(tc, test_terminal);
 	tcase_add_test(tc, test_terminal_mismatch_and_cancel);
 	suite_add_tcase(s, tc);
