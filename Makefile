@@ -195,5 +195,10 @@ analyze:
 bench: all
 	sh tests/bench/run.sh
 
+# Threading quality: import each labeled corpus, score its threads
+# (B-cubed P/R/F1 against the gold stories; docs/threading.md).
+eval-threads: all
+	NEWSGATE_BIN=$(CURDIR)/$(BUILD)/newsgate sh tests/bench/eval-threads.sh
+
 clean:
 	rm -rf build build-asan build-analyze

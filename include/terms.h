@@ -19,7 +19,7 @@
 
 /* What the source text said about a term. */
 #define TERM_CAP 0x1	 /* first letter was upper case */
-#define TERM_INITIAL 0x2 /* first word of a sentence, line or text */
+#define TERM_INITIAL 0x2 /* first word of a text, sentence or paragraph */
 #define TERM_NUM 0x4	 /* holds a digit (not stemmed) */
 #define TERM_ALLCAPS 0x8 /* every letter upper case, two or more */
 

@@ -32,6 +32,7 @@
 
 #define THREAD_REFS_MAX 21	/* ids in a References we build */
 #define THREAD_REFS_OCTETS 900	/* octets in a References we build */
+#define THREAD_STATE_FILE "threads.state" /* under spool/.newsgate/ */
 
 struct threader;
 

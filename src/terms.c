@@ -22,7 +22,7 @@ struct word {
 	unsigned upper;		    /* upper-case letters seen */
 	bool first_upper;	    /* the first letter was upper case */
 	bool digit;		    /* a digit seen */
-	bool initial;		    /* began a sentence, line or text */
+	bool initial;		    /* began a text, sentence or paragraph */
 	bool overflow;		    /* grew past TERMS_WORD_MAX: drop */
 };
 
@@ -90,7 +90,9 @@ enum cclass {
 	C_APOS,	  /* apostrophe */
 	C_DOT,	  /* full stop */
 	C_COMMA,  /* comma */
-	C_END,	  /* ends a sentence: ! ? : ; and line breaks */
+	C_END,	  /* ends a sentence: ! ? : ; */
+	C_NL,	  /* line break: a separator, a sentence end before a blank
+		     line (so rewrapping a text changes none of its terms) */
 };
 
 struct terms *
@@ -211,8 +213,10 @@ classify(int32_t cp)
 			return C_DOT;
 		case ',':
 			return C_COMMA;
-		case '!': case '?': case ':': case ';': case '\n':
+		case '!': case '?': case ':': case ';':
 			return C_END;
+		case '\n':
+			return C_NL;
 		default:
 			return C_SEP;
 		}
@@ -437,6 +441,15 @@ dot_joins(const struct word *wd, const unsigned char *s, size_t i, size_t n)
 	    peek_class(s, i + 2, n, &next) != C_ALNUM;
 }
 
+/* Is the line starting at i empty (only blanks)? */
+static bool
+blank_line_next(const unsigned char *s, size_t i, size_t n)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return i >= n || s[i] == '\n';
+}
+
 size_t
 terms_scan(struct terms *tk, const char *text, size_t len, size_t max,
     terms_fn fn, void *arg)
@@ -493,6 +506,10 @@ terms_scan(struct terms *tk, const char *text, size_t len, size_t max,
 		case C_END:
 			word_flush(&sc, &wd);
 			initial = true;
+			break;
+		case C_NL:
+			word_flush(&sc, &wd);
+			initial |= blank_line_next(s, i + 1, len);
 			break;
 		case C_SEP:
 			word_flush(&sc, &wd);

@@ -36,6 +36,12 @@
 #define THREAD_LIVE_MAX (1u << 21) /* live articles, whatever the dates */
 #define THREAD_REFS_IN 64	 /* ids read from an article's References */
 #define THREAD_MSGID_MAX 250	 /* RFC 5536 §3.1.3 */
+#define THREAD_ART_TERMS 32	 /* terms kept per live article, for
+				    finding its thread's closest member */
+#define THREAD_LEN_REF 8	 /* terms of a headline: the threshold holds
+				    as set up to this many */
+#define THREAD_NAME_SHARE 0.5	 /* a term written capitalised at least this
+				    often where case tells is a name */
 
 /* One term of an article vector (sorted by term) or a centroid slot. */
 struct tv {
@@ -43,6 +49,12 @@ struct tv {
 	float w;       /* weight; article vectors have unit length */
 	float wn;      /* weight in the names channel (names, numbers
 			  only; an article's names have unit length) */
+};
+
+/* One term of a stored article vector. */
+struct mv {
+	uint32_t term; /* dense term id */
+	float w;       /* weight in the article's unit vector */
 };
 
 struct post {
@@ -59,8 +71,9 @@ struct plist {
 struct art {
 	char *msgid;	 /* owned; NULL for a free slot */
 	char *refs;	 /* owned; its own References (THREAD_REFS) or NULL */
-	struct tv *v;	 /* owned; unit vector sorted by term */
-	uint32_t nv;	 /* terms in v, at most max_terms */
+	struct mv *v;	 /* owned; the heaviest THREAD_ART_TERMS terms of
+			    its unit vector, sorted by term */
+	uint32_t nv;	 /* terms in v */
 	uint32_t thread; /* thread slot */
 	uint32_t parent; /* article slot of the parent, or NONE */
 	uint32_t next;	 /* free list link */
@@ -104,17 +117,35 @@ struct tok {
 	uint8_t flags; /* TERM_* of the occurrence (OR after merging) */
 };
 
-/* Experimental knobs, not (yet) in thread_conf. */
+/*
+ * Weights tuned on the corpora (docs/threading.md) that newsgate.conf does
+ * not set (yet); tests/bench sets them through thread_tune_set().
+ */
 struct tune {
-	double link_weight; /* share of the best member in the score */
-	double idf_floor;   /* added to log(N/df) */
-	double num_weight;  /* factor for terms with digits */
-	double tf_pow;	    /* sublinear tf: tf^tf_pow */
-	double size_bonus;  /* score bonus per log2(members) */
-	double names_mix;   /* share of the names channel in the score */
-	double lead;	    /* body tokens weigh 1 / (1 + position / lead) */
-	double name_learn;  /* learned nameness that makes a name */
-	double idf_pow;	    /* idf^idf_pow */
+	double number_weight; /* factor for terms with digits */
+	double member_weight; /* share of the closest member in the score;
+				 the thread centroid has the rest */
+	double names_share;   /* share of the names channel in the
+				 centroid similarity of long articles */
+	double names_min;     /* names an article needs for that channel */
+	double lead_words;    /* body word i weighs 1 / (1 + i / lead_words);
+				 0: all alike */
+	double length_slope;  /* threshold rise per doubling of an
+				 article's terms beyond THREAD_LEN_REF */
+	double size_bonus;    /* score bonus per doubling of a thread's
+				 articles */
+	double member_max;    /* newest members compared (0: all) */
+};
+
+static const struct tune tune_default = {
+	.number_weight = 1.5,
+	.member_weight = 0.3,
+	.names_share = 0.6,
+	.names_min = 8,
+	.lead_words = 50,
+	.length_slope = 0.05,
+	.size_bonus = 0.01,
+	.member_max = 64,
 };
 
 struct threader {
@@ -155,10 +186,13 @@ struct threader {
 	float tok_weight;      /* weight of the span being scanned */
 	bool tok_body;	       /* the span is the body */
 	uint32_t tok_pos;      /* tokens seen in the span */
-	struct tv *vec;	       /* max_terms */
+	struct tv *vec;	       /* THREAD_TOKENS_MAX: the article's vector */
+	struct tv *vtmp;       /* THREAD_TOKENS_MAX */
 	uint32_t *cand;	       /* THREAD_CAND_MAX */
 	char *refbuf;	       /* the parent id of a References link */
 	char *nearbuf;	       /* the nearest article of the last add */
+	float *dense;	       /* the article's weights by term id, else 0 */
+	uint32_t capdense;
 };
 
 void
@@ -166,12 +200,12 @@ thread_conf_default(struct thread_conf *tc)
 {
 	memset(tc, 0, sizeof(*tc));
 	tc->enabled = true;
-	tc->threshold = 0.20;
+	tc->threshold = 0.15;
 	tc->window_s = 43200;
-	tc->title_weight = 2.0;
+	tc->title_weight = 1.5;
 	tc->body_weight = 1.0;
-	tc->name_weight = 1.5;
-	tc->max_terms = 48;
+	tc->name_weight = 1.75;
+	tc->max_terms = 96;
 	tc->df_max = 0.05;
 	tc->posts = false;
 }
@@ -292,7 +326,7 @@ term_idf(const struct threader *t, uint32_t id)
 {
 	double n = (double)t->ndocs, df = t->df[id] ? t->df[id] : 1;
 
-	return pow(log((n + 1.0) / df) + t->tune.idf_floor, t->tune.idf_pow);
+	return log((n + 1.0) / df);
 }
 
 /* How much of a name the term is: the share of its case-telling
@@ -316,8 +350,8 @@ tok_cb(void *arg, const struct term *tm)
 	k = &t->toks[t->ntoks++];
 	k->term = term_id(t, tm->p, tm->len);
 	k->tf = t->tok_weight;
-	if (t->tok_body && t->tune.lead > 0)
-		k->tf = (float)(k->tf / (1 + t->tok_pos / t->tune.lead));
+	if (t->tok_body && t->tune.lead_words > 0)
+		k->tf = (float)(k->tf / (1 + t->tok_pos / t->tune.lead_words));
 	t->tok_pos++;
 	k->flags = (uint8_t)tm->flags;
 	k->name = (tm->flags & (TERM_NUM | TERM_ALLCAPS)) != 0;
@@ -433,11 +467,11 @@ toks_weigh(struct threader *t, uint32_t n)
 		struct tok *k = &t->toks[i];
 
 		nm = term_nameness(t, k->term);
-		if (nm > 0 && nm >= t->tune.name_learn)
+		if (nm > 0 && nm >= THREAD_NAME_SHARE)
 			k->name = 1;
-		w = pow(k->tf, t->tune.tf_pow) * term_idf(t, k->term);
+		w = sqrt(k->tf) * term_idf(t, k->term);
 		if (k->flags & TERM_NUM)
-			w *= t->tune.num_weight;
+			w *= t->tune.number_weight;
 		else if (k->name)
 			w *= t->conf.name_weight;
 		k->tf = isfinite(w) && w > 0 ? (float)w : 0;
@@ -638,6 +672,28 @@ art_find(const struct threader *t, const char *msgid, size_t len)
 	return NONE;
 }
 
+/* Keep the heaviest THREAD_ART_TERMS terms of t->vec with the article. */
+static void
+art_keep_vector(struct threader *t, struct art *a, uint32_t nv)
+{
+	const struct tv *src = t->vec;
+	uint32_t i;
+
+	if (nv > THREAD_ART_TERMS) {
+		memcpy(t->vtmp, t->vec, nv * sizeof(*t->vtmp));
+		qsort(t->vtmp, nv, sizeof(*t->vtmp), tv_weight_cmp);
+		nv = THREAD_ART_TERMS;
+		qsort(t->vtmp, nv, sizeof(*t->vtmp), tv_term_cmp);
+		src = t->vtmp;
+	}
+	a->nv = nv;
+	a->v = xreallocarray(NULL, nv, sizeof(*a->v));
+	for (i = 0; i < nv; i++) {
+		a->v[i].term = src[i].term;
+		a->v[i].w = src[i].w;
+	}
+}
+
 static uint32_t
 art_new(struct threader *t, const char *msgid, uint32_t thread,
     uint32_t nv)
@@ -662,9 +718,7 @@ art_new(struct threader *t, const char *msgid, uint32_t thread,
 	a->thread = thread;
 	a->parent = NONE;
 	a->next = NONE;
-	a->nv = nv;
-	a->v = xreallocarray(NULL, nv, sizeof(*a->v));
-	memcpy(a->v, t->vec, nv * sizeof(*a->v));
+	art_keep_vector(t, a, nv);
 	map_put(&t->amap, key_of(msgid, strlen(msgid)), slot);
 	t->live_arts++;
 	return slot;
@@ -723,8 +777,10 @@ thr_new(struct threader *t, int64_t date)
 	return slot;
 }
 
+/* Add article art (whose full vector is t->vec, nv terms) to a thread. */
 static void
-thr_join(struct threader *t, uint32_t slot, uint32_t art, int64_t date)
+thr_join(struct threader *t, uint32_t slot, uint32_t art, int64_t date,
+    uint32_t nv)
 {
 	struct thr *th = &t->thrs[slot];
 
@@ -737,7 +793,7 @@ thr_join(struct threader *t, uint32_t slot, uint32_t art, int64_t date)
 		th->newest = date;
 	if (th->root == NONE && th->root_id == NULL)
 		th->root = art;
-	thr_absorb(t, slot, t->arts[art].v, t->arts[art].nv);
+	thr_absorb(t, slot, t->vec, nv);
 }
 
 /* Forget a thread and its articles; its postings go stale. */
@@ -860,23 +916,6 @@ gather(struct threader *t, uint32_t nv, int64_t date)
 }
 
 static double
-vec_dot(const struct tv *a, uint32_t na, const struct tv *b, uint32_t nb)
-{
-	uint32_t i = 0, j = 0;
-	double s = 0;
-
-	while (i < na && j < nb) {
-		if (a[i].term < b[j].term)
-			i++;
-		else if (a[i].term > b[j].term)
-			j++;
-		else
-			s += (double)a[i++].w * b[j++].w;
-	}
-	return s;
-}
-
-static double
 clamp01(double x)
 {
 	return isfinite(x) && x > 0 ? (x > 1 ? 1 : x) : 0;
@@ -887,46 +926,77 @@ clamp01(double x)
 static double
 cent_sim(const struct threader *t, const struct thr *th, uint32_t nv)
 {
-	double dot = 0, dotn = 0, s, m = t->tune.names_mix;
+	double dot = 0, dotn = 0, s, m = t->tune.names_share;
 	const struct tv *c;
-	uint32_t i;
-	bool names = false;
+	uint32_t i, names = 0;
 
 	if (!(th->norm2 > 0))
 		return 0;
 	for (i = 0; i < nv; i++) {
-		names |= t->vec[i].wn > 0;
+		names += t->vec[i].wn > 0;
 		if ((c = cent_get(th, t->vec[i].term)) == NULL)
 			continue;
 		dot += (double)t->vec[i].w * c->w;
 		dotn += (double)t->vec[i].wn * c->wn;
 	}
 	s = clamp01(dot / sqrt(th->norm2));
-	if (!names || m <= 0)
+	if (names == 0 || names < t->tune.names_min || m <= 0)
 		return s;
 	dotn = th->norm2n > 0 ? clamp01(dotn / sqrt(th->norm2n)) : 0;
 	return (1 - m) * s + m * dotn;
 }
 
-/* The member most similar to the article (first of equals), its cosine. */
-static uint32_t
-best_member(const struct threader *t, const struct thr *th, uint32_t nv,
-    double *sim)
+/* Cosine of the article (its weights spread in t->dense) and a member. */
+static double
+member_sim(const struct threader *t, const struct art *a)
 {
-	uint32_t i, best = NONE;
+	double s = 0;
+	uint32_t i;
+
+	for (i = 0; i < a->nv; i++)
+		s += (double)t->dense[a->v[i].term] * a->v[i].w;
+	return s;
+}
+
+/* The member most similar to the article (first of equals), its cosine:
+ * among the root and the newest THREAD_MEMBERS_MAX members. */
+static uint32_t
+best_member(const struct threader *t, const struct thr *th, double *sim)
+{
+	uint32_t i, best = NONE, from = 0, max = (uint32_t)t->tune.member_max;
 	double s, bs = -1;
 
-	for (i = 0; i < th->nmem; i++) {
-		const struct art *a = &t->arts[th->mem[i]];
-
-		s = vec_dot(t->vec, nv, a->v, a->nv);
+	if (max > 0 && th->nmem > max)
+		from = th->nmem - max;
+	for (i = from; i < th->nmem; i++) {
+		s = member_sim(t, &t->arts[th->mem[i]]);
 		if (s > bs) {
 			bs = s;
 			best = th->mem[i];
 		}
 	}
+	if (from > 0 && (s = member_sim(t, &t->arts[th->mem[0]])) > bs) {
+		bs = s;
+		best = th->mem[0];
+	}
 	*sim = bs > 0 ? (bs > 1 ? 1 : bs) : 0;
 	return best;
+}
+
+/* Spread the article's weights over t->dense (by term id), or clear
+ * them again. */
+static void
+dense_set(struct threader *t, uint32_t nv, bool on)
+{
+	uint32_t i;
+
+	if (on && t->capdense < t->nterms) {
+		free(t->dense);
+		t->capdense = t->capterms;
+		t->dense = xcalloc(t->capdense, sizeof(*t->dense));
+	}
+	for (i = 0; i < nv; i++)
+		t->dense[t->vec[i].term] = on ? t->vec[i].w : 0;
 }
 
 struct choice {
@@ -942,7 +1012,7 @@ choose(struct threader *t, uint32_t nv, int64_t date)
 {
 	struct choice best = {NONE, NONE, 0};
 	uint32_t top[THREAD_TOPK], ntop = 0, i, j, nc, p;
-	double a = t->tune.link_weight, ms, s;
+	double a = t->tune.member_weight, ms, s;
 	struct thr *th;
 
 	nc = gather(t, nv, date);
@@ -962,9 +1032,10 @@ choose(struct threader *t, uint32_t nv, int64_t date)
 				ntop++;
 		}
 	}
+	dense_set(t, nv, true);
 	for (i = 0; i < ntop; i++) {
 		th = &t->thrs[top[i]];
-		p = best_member(t, th, nv, &ms);
+		p = best_member(t, th, &ms);
 		s = (1 - a) * th->sim + a * ms;
 		if (th->nmem > 1)
 			s += t->tune.size_bonus * log2((double)th->nmem);
@@ -974,6 +1045,7 @@ choose(struct threader *t, uint32_t nv, int64_t date)
 			best.score = s;
 		}
 	}
+	dense_set(t, nv, false);
 	if (best.score > 1)
 		best.score = 1;
 	return best;
@@ -1062,8 +1134,20 @@ add_refs(struct threader *t, const struct thread_item *it, uint32_t nv,
 	t->arts[slot].refs = xstrdup(it->references);
 	if (anc != NONE && i + 1 == nids)
 		t->arts[slot].parent = anc;
-	thr_join(t, th, slot, it->date);
+	thr_join(t, th, slot, it->date, nv);
 	return slot;
+}
+
+/* The threshold for an article of nv terms: longer texts share more
+ * words by chance, so they must agree more. */
+static double
+thread_threshold(const struct threader *t, uint32_t nv)
+{
+	double th = t->conf.threshold, r = nv / (double)THREAD_LEN_REF;
+
+	if (r > 1)
+		th += t->tune.length_slope * log2(r);
+	return th;
 }
 
 static uint32_t
@@ -1076,7 +1160,7 @@ add_similar(struct threader *t, const struct thread_item *it, uint32_t nv)
 		c = choose(t, nv, it->date);
 	free(t->nearbuf);
 	t->nearbuf = NULL;
-	if (c.thread == NONE || !(c.score >= t->conf.threshold)) {
+	if (c.thread == NONE || !(c.score >= thread_threshold(t, nv))) {
 		if (c.thread != NONE)
 			t->nearbuf = xstrdup(t->arts[c.parent].msgid);
 		c.thread = thr_new(t, it->date);
@@ -1089,7 +1173,7 @@ add_similar(struct threader *t, const struct thread_item *it, uint32_t nv)
 		t->arts[slot].parent = c.parent;
 		t->arts[slot].score = (float)c.score;
 	}
-	thr_join(t, c.thread, slot, it->date);
+	thr_join(t, c.thread, slot, it->date, nv);
 	return slot;
 }
 
@@ -1210,19 +1294,12 @@ thread_new(const struct thread_conf *tc)
 		t->conf.max_terms = 1;
 	if (t->conf.max_terms > THREAD_TOKENS_MAX)
 		t->conf.max_terms = THREAD_TOKENS_MAX;
-	t->tune.link_weight = 0.5;
-	t->tune.idf_floor = 0;
-	t->tune.num_weight = 1.5;
-	t->tune.tf_pow = 0.5;
-	t->tune.size_bonus = 0;
-	t->tune.names_mix = 0;
-	t->tune.lead = 0;
-	t->tune.name_learn = 0.5;
-	t->tune.idf_pow = 1;
+	t->tune = tune_default;
 	t->tk = terms_new("english");
 	t->art_free = t->thr_free = NONE;
 	t->toks = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->toks));
 	t->vec = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->vec));
+	t->vtmp = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->vtmp));
 	t->cand = xreallocarray(NULL, THREAD_CAND_MAX, sizeof(*t->cand));
 	return t;
 }
@@ -1230,27 +1307,31 @@ thread_new(const struct thread_conf *tc)
 int
 thread_tune_set(struct threader *t, const char *name, double v)
 {
-	if (strcmp(name, "link_weight") == 0)
-		t->tune.link_weight = v;
-	else if (strcmp(name, "idf_floor") == 0)
-		t->tune.idf_floor = v;
-	else if (strcmp(name, "num_weight") == 0)
-		t->tune.num_weight = v;
-	else if (strcmp(name, "tf_pow") == 0)
-		t->tune.tf_pow = v;
-	else if (strcmp(name, "size_bonus") == 0)
-		t->tune.size_bonus = v;
-	else if (strcmp(name, "names_mix") == 0)
-		t->tune.names_mix = v;
-	else if (strcmp(name, "lead") == 0)
-		t->tune.lead = v;
-	else if (strcmp(name, "name_learn") == 0)
-		t->tune.name_learn = v;
-	else if (strcmp(name, "idf_pow") == 0)
-		t->tune.idf_pow = v;
-	else
-		return -1;
-	return 0;
+	static const struct {
+		const char *name;
+		size_t off;
+		double min, max;
+	} knobs[] = {
+	    {"length_slope", offsetof(struct tune, length_slope), 0, 1},
+	    {"lead_words", offsetof(struct tune, lead_words), 0, 1e6},
+	    {"member_max", offsetof(struct tune, member_max), 0, 1e6},
+	    {"member_weight", offsetof(struct tune, member_weight), 0, 1},
+	    {"names_min", offsetof(struct tune, names_min), 0, 1e6},
+	    {"names_share", offsetof(struct tune, names_share), 0, 1},
+	    {"number_weight", offsetof(struct tune, number_weight), 0, 100},
+	    {"size_bonus", offsetof(struct tune, size_bonus), 0, 1},
+	};
+	size_t i;
+
+	for (i = 0; i < NG_NELEM(knobs); i++) {
+		if (strcmp(name, knobs[i].name) != 0)
+			continue;
+		if (!(v >= knobs[i].min && v <= knobs[i].max))
+			return -1;
+		memcpy((char *)&t->tune + knobs[i].off, &v, sizeof(v));
+		return 0;
+	}
+	return -1;
 }
 
 /* Drop all state, keep the settings and scratch space. Safe on a state
@@ -1307,7 +1388,9 @@ thread_free(struct threader *t)
 	terms_free(t->tk);
 	free(t->toks);
 	free(t->vec);
+	free(t->vtmp);
 	free(t->cand);
+	free(t->dense);
 	free(t);
 }
 
@@ -1326,7 +1409,7 @@ thread_stats(const struct threader *t, struct thread_stats *st)
 	for (i = 0; i < t->narts; i++)
 		if (t->arts[i].msgid != NULL)
 			m += strlen(t->arts[i].msgid) + 1 +
-			    t->arts[i].nv * sizeof(struct tv) +
+			    t->arts[i].nv * sizeof(struct mv) +
 			    (t->arts[i].refs ? strlen(t->arts[i].refs) + 1 : 0);
 	m += t->capthrs * sizeof(struct thr);
 	for (i = 0; i < t->nthrs; i++)
@@ -1348,7 +1431,7 @@ thread_stats(const struct threader *t, struct thread_stats *st)
  *   u32 nterms, per term: u64 key u32 df u32 cap_seen u32 cap_upper
  *       u32 npost, npost x (u32 slot, u32 gen)
  *   u32 narts u32 art_free u32 live_arts, per slot: u8 used, then
- *       used:   str msgid, str refs, u32 nv, nv x (u32 term f32 w f32 wn),
+ *       used:   str msgid, str refs, u32 nv, nv x (u32 term f32 w),
  *               u32 thread u32 parent f32 score u8 how
  *       free:   u32 next
  *   u32 nthrs u32 thr_free u32 live_thrs, per slot: u32 gen u8 live, then
@@ -1456,8 +1539,10 @@ save_arts(const struct threader *t, struct buf *b)
 		put_str(b, a->msgid);
 		put_str(b, a->refs);
 		put_u32(b, a->nv);
-		for (j = 0; j < a->nv; j++)
-			put_tv(b, &a->v[j]);
+		for (j = 0; j < a->nv; j++) {
+			put_u32(b, a->v[j].term);
+			put_f32(b, a->v[j].w);
+		}
 		put_u32(b, a->thread);
 		put_u32(b, a->parent);
 		put_f32(b, a->score);
@@ -1664,12 +1749,13 @@ load_art(struct threader *t, struct rd *r, struct art *a)
 
 	a->msgid = get_str(r, THREAD_MSGID_MAX, false);
 	a->refs = get_str(r, 1 << 20, true);
-	a->nv = get_count(r, 12);
-	if (a->nv > THREAD_TOKENS_MAX)
+	a->nv = get_count(r, 8);
+	if (a->nv > THREAD_ART_TERMS)
 		r->bad = true;
 	a->v = xreallocarray(NULL, r->bad ? 0 : a->nv, sizeof(*a->v));
 	for (j = 0; j < a->nv && !r->bad; j++) {
-		get_tv(r, &a->v[j]);
+		a->v[j].term = get_u32(r);
+		a->v[j].w = get_f32(r);
 		if (a->v[j].term >= t->nterms ||
 		    (j > 0 && a->v[j].term <= a->v[j - 1].term))
 			r->bad = true;

@@ -4,10 +4,13 @@
  * for score_threads.py, and report speed and index memory.
  *
  *   thread_eval [-o PRED] [-s key=value]... FILE.jsonl
+ *   thread_eval -d          (print the default threshold)
  *
+ * PRED lines: id, thread root, score, parent (or nearest), how.
  * Keys: the [threading] settings (threshold, window_s, title_weight,
- * body_weight, name_weight, max_terms, df_max) and the experimental
- * knobs of thread.c. Built by tests/bench/eval-threads.sh; not part of
+ * body_weight, name_weight, max_terms, df_max) and the weights of
+ * thread_tune_set() (number_weight, member_weight, names_share,
+ * names_min, lead_words, length_slope, size_bonus, member_max). Built by tests/bench/eval-threads.sh; not part of
  * newsgate.
  */
 #include <time.h>
@@ -82,8 +85,11 @@ main(int argc, char **argv)
 	int c;
 
 	thread_conf_default(&tc);
-	while ((c = getopt(argc, argv, "o:s:")) != -1) {
-		if (c == 'o') {
+	while ((c = getopt(argc, argv, "do:s:")) != -1) {
+		if (c == 'd') {
+			printf("%.2f\n", tc.threshold);
+			return 0;
+		} else if (c == 'o') {
 			outpath = optarg;
 		} else if (c == 's' && (eq = strchr(optarg, '=')) != NULL &&
 		    ntune < NG_NELEM(tune)) {
