@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TERMS_WORD_MAX 48	  /* octets in one folded word */
+#define TERMS_WORD_MAX 48	    /* octets in one folded word */
 #define TERMS_SCAN_MAX (256 * 1024) /* octets of text looked at */
 
 /* What the source text said about a term. */
@@ -47,8 +47,8 @@ void terms_free(struct terms *tk);
  * stemmed; each CJK ideograph or kana is a term of its own. Calls fn for
  * at most max terms. Returns the number of terms reported.
  */
-size_t terms_scan(struct terms *tk, const char *text, size_t len,
-    size_t max, terms_fn fn, void *arg);
+size_t terms_scan(struct terms *tk, const char *text, size_t len, size_t max,
+    terms_fn fn, void *arg);
 
 /* Is this folded word (before stemming) an English stop word? */
 bool terms_is_stop(const char *w, size_t len);

@@ -30,8 +30,8 @@
 #include "buf.h"
 #include "config.h"
 
-#define THREAD_REFS_MAX 21	/* ids in a References we build */
-#define THREAD_REFS_OCTETS 900	/* octets in a References we build */
+#define THREAD_REFS_MAX 21		  /* ids in a References we build */
+#define THREAD_REFS_OCTETS 900		  /* octets in a References we build */
 #define THREAD_STATE_FILE "threads.state" /* under spool/.newsgate/ */
 
 struct threader;
@@ -59,13 +59,13 @@ enum thread_how {
  * changes the threader (thread_add, thread_load, thread_free). */
 struct thread_link {
 	enum thread_how how;
-	const char *parent; /* Message-ID of the parent; NULL for THREAD_NEW */
-	const char *root;   /* Message-ID of the thread root (the article
-			       itself for THREAD_NEW) */
-	double score;	    /* THREAD_SIMILAR: similarity that chose the
-			       thread, in [threshold, 1]; THREAD_NEW: the
-			       best similarity found, below the threshold
-			       (0: no candidate); THREAD_REFS: 0 */
+	const char *parent;  /* Message-ID of the parent; NULL for THREAD_NEW */
+	const char *root;    /* Message-ID of the thread root (the article
+				itself for THREAD_NEW) */
+	double score;	     /* THREAD_SIMILAR: similarity that chose the
+				thread, in [threshold, 1]; THREAD_NEW: the
+				best similarity found, below the threshold
+				(0: no candidate); THREAD_REFS: 0 */
 	const char *nearest; /* THREAD_NEW: the most similar article found
 				(below the threshold), or NULL */
 };
@@ -94,16 +94,16 @@ int thread_add(struct threader *t, const struct thread_item *it,
  * within THREAD_REFS_MAX ids and THREAD_REFS_OCTETS octets). Appends to
  * out; returns 0, or -1 (ENOENT) when msgid is not known.
  */
-int thread_references(struct threader *t, const char *msgid,
-    struct buf *out) __attribute__((warn_unused_result));
+int thread_references(struct threader *t, const char *msgid, struct buf *out)
+    __attribute__((warn_unused_result));
 
 /* Articles and threads currently live, and bytes of memory held. */
 struct thread_stats {
 	size_t articles;      /* articles added in all */
 	size_t live_articles; /* articles in live threads */
 	size_t live_threads;
-	size_t terms;	      /* distinct terms with a document frequency */
-	size_t mem_bytes;     /* heap held by the index (approximate) */
+	size_t terms;	  /* distinct terms with a document frequency */
+	size_t mem_bytes; /* heap held by the index (approximate) */
 };
 void thread_stats(const struct threader *t, struct thread_stats *st);
 

@@ -23,12 +23,12 @@
 #include "spool.h"
 #include "thread.h"
 
-#define THREADS_USAGE \
+#define THREADS_USAGE                                                          \
 	"threads [--spool DIR] [--config FILE] [--group G] [--tsv]"
-#define RETHREAD_USAGE \
+#define RETHREAD_USAGE                                                         \
 	"rethread [--spool DIR] [--config FILE] [--threshold X] [--dry-run]"
-#define THREADS_DEPTH_MAX 24	   /* indentation levels shown */
-#define THREADS_HEAD_MAX 65536	   /* octets of an article's header read */
+#define THREADS_DEPTH_MAX 24	      /* indentation levels shown */
+#define THREADS_HEAD_MAX 65536	      /* octets of an article's header read */
 #define THREADS_ARTICLE_MAX (1 << 24) /* octets of an article read */
 #define THREADS_SUBJECT_COLS 64
 
@@ -135,7 +135,7 @@ header_get(const char *data, size_t len, const char *name, struct buf *out)
 		for (e = i; e < len && data[e] != '\n'; e++)
 			;
 		if (found && (data[i] == ' ' || data[i] == '\t')) {
-			buf_append(out, data + i, e - i);	/* folded */
+			buf_append(out, data + i, e - i); /* folded */
 		} else if (found) {
 			break;
 		} else if (e - i > nlen && data[i + nlen] == ':' &&
@@ -433,8 +433,8 @@ struct rethread {
 /* The References the article would have now (its own when it carries
  * them), and the X-Newsgate-Thread header, into refs and hdr. */
 static void
-rethread_links(struct rethread *r, const struct thread_link *l,
-    const char *own, struct buf *refs, struct buf *hdr)
+rethread_links(struct rethread *r, const struct thread_link *l, const char *own,
+    struct buf *refs, struct buf *hdr)
 {
 	buf_reset(refs);
 	buf_reset(hdr);
@@ -466,8 +466,7 @@ rethread_count(struct rethread *r, const char *old_refs, bool old_linked,
 
 /* Thread one stored article as import did. */
 static void
-rethread_article(struct rethread *r, const char *msgid,
-    const struct article *a)
+rethread_article(struct rethread *r, const char *msgid, const struct article *a)
 {
 	struct buf subj = BUF_INIT(SIZE_MAX), refs = BUF_INIT(SIZE_MAX);
 	struct buf hdr = BUF_INIT(SIZE_MAX);
@@ -534,8 +533,7 @@ rethread_run(const struct config *c, struct thread_conf *tc, bool dry)
 	int rc = 0;
 
 	memset(&r, 0, sizeof(r));
-	if ((r.sp = cli_spool_open(c, dry ? SPOOL_READ : SPOOL_WRITE)) ==
-	    NULL)
+	if ((r.sp = cli_spool_open(c, dry ? SPOOL_READ : SPOOL_WRITE)) == NULL)
 		return 1;
 	r.thr = thread_new(tc);
 	buf_init(&r.art, THREADS_ARTICLE_MAX);
@@ -550,15 +548,16 @@ rethread_run(const struct config *c, struct thread_conf *tc, bool dry)
 	if (rc == 0 && !dry) {
 		thread_save(r.thr, &st);
 		if (st.err != 0 ||
-		    spool_private_replace(r.sp, THREAD_STATE_FILE, st.data,
-			st.len) == -1) {
+		    spool_private_replace(
+			r.sp, THREAD_STATE_FILE, st.data, st.len) == -1) {
 			fprintf(stderr, "newsgate: save threading state: %s\n",
 			    strerror(st.err ? st.err : errno));
 			rc = 1;
 		} else if (r.moved + r.gained + r.lost > 0) {
-			fprintf(stderr, "newsgate: threading state rebuilt; "
-					"rewriting References in stored "
-					"articles is not supported yet\n");
+			fprintf(stderr,
+			    "newsgate: threading state rebuilt; "
+			    "rewriting References in stored "
+			    "articles is not supported yet\n");
 			rc = 1;
 		}
 	}
@@ -615,8 +614,9 @@ cli_rethread(int argc, char **argv)
 		tc.threshold = strtod(thr, &end);
 		if (errno != 0 || *end != '\0' || !(tc.threshold >= 0) ||
 		    tc.threshold > 1) {
-			fprintf(stderr, "newsgate: --threshold wants a number "
-					"from 0 to 1\n");
+			fprintf(stderr,
+			    "newsgate: --threshold wants a number "
+			    "from 0 to 1\n");
 			config_fini(&c);
 			return 2;
 		}

@@ -28,6 +28,7 @@ struct word {
 
 /* Snowball's English stop list (plus will, can, just), sorted by strcmp
  * for bsearch(). Apostrophes are ASCII: the scanner maps U+2019 to '. */
+/* clang-format off */
 static const char *const stop_words[] = {
 	"a", "about", "above", "after", "again", "against", "all", "am", "an",
 	"and", "any", "are", "aren't", "as", "at", "be", "because", "been",
@@ -51,12 +52,14 @@ static const char *const stop_words[] = {
 	"while", "who", "who's", "whom", "why", "why's", "will", "with",
 	"won't", "would", "wouldn't", "you", "you'd", "you'll", "you're",
 	"you've", "your", "yours", "yourself", "yourselves"};
+/* clang-format on */
 
 /*
  * Latin-1 Supplement and Latin Extended-A letters, U+00C0..U+017F, as
  * lower-case ASCII: "Beyoncé" and "Beyonce" are one term. NULL: not a
  * letter (U+00D7, U+00F7).
  */
+/* clang-format off */
 static const char *const latin_base[0x180 - 0xC0] = {
 	/* C0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
 	/* C8 */ "e", "e", "e", "e", "i", "i", "i", "i",
@@ -82,17 +85,18 @@ static const char *const latin_base[0x180 - 0xC0] = {
 	/* 168 */ "u", "u", "u", "u", "u", "u", "u", "u",
 	/* 170 */ "u", "u", "u", "u", "w", "w", "y", "y",
 	/* 178 */ "y", "z", "z", "z", "z", "z", "z", "s"};
+/* clang-format on */
 
 enum cclass {
-	C_SEP,	  /* separator */
-	C_ALNUM,  /* letter or digit: part of a word */
-	C_IDEO,	  /* CJK ideograph or kana: a term by itself */
-	C_APOS,	  /* apostrophe */
-	C_DOT,	  /* full stop */
-	C_COMMA,  /* comma */
-	C_END,	  /* ends a sentence: ! ? : ; */
-	C_NL,	  /* line break: a separator, a sentence end before a blank
-		     line (so rewrapping a text changes none of its terms) */
+	C_SEP,	 /* separator */
+	C_ALNUM, /* letter or digit: part of a word */
+	C_IDEO,	 /* CJK ideograph or kana: a term by itself */
+	C_APOS,	 /* apostrophe */
+	C_DOT,	 /* full stop */
+	C_COMMA, /* comma */
+	C_END,	 /* ends a sentence: ! ? : ; */
+	C_NL,	 /* line break: a separator, a sentence end before a blank
+		    line (so rewrapping a text changes none of its terms) */
 };
 
 struct terms *
@@ -182,19 +186,19 @@ is_ideograph(int32_t cp)
 static bool
 is_other_letter(int32_t cp)
 {
-	return (cp >= 0x0180 && cp <= 0x02AF) ||  /* Latin Ext-B, IPA */
-	    (cp >= 0x0370 && cp <= 0x03FF) ||	  /* Greek */
-	    (cp >= 0x0400 && cp <= 0x052F) ||	  /* Cyrillic */
-	    (cp >= 0x0531 && cp <= 0x0587) ||	  /* Armenian */
-	    (cp >= 0x05D0 && cp <= 0x05EA) ||	  /* Hebrew */
-	    (cp >= 0x0620 && cp <= 0x064A) ||	  /* Arabic letters */
-	    (cp >= 0x0660 && cp <= 0x0669) ||	  /* Arabic digits */
-	    (cp >= 0x0671 && cp <= 0x06D3) ||	  /* Arabic, Persian */
-	    (cp >= 0x0900 && cp <= 0x0DFF) ||	  /* Indic */
-	    (cp >= 0x0E00 && cp <= 0x0E7F) ||	  /* Thai */
-	    (cp >= 0x10A0 && cp <= 0x10FF) ||	  /* Georgian */
-	    (cp >= 0x1E00 && cp <= 0x1EFF) ||	  /* Latin Ext Additional */
-	    (cp >= 0xAC00 && cp <= 0xD7AF);	  /* Hangul */
+	return (cp >= 0x0180 && cp <= 0x02AF) || /* Latin Ext-B, IPA */
+	    (cp >= 0x0370 && cp <= 0x03FF) ||	 /* Greek */
+	    (cp >= 0x0400 && cp <= 0x052F) ||	 /* Cyrillic */
+	    (cp >= 0x0531 && cp <= 0x0587) ||	 /* Armenian */
+	    (cp >= 0x05D0 && cp <= 0x05EA) ||	 /* Hebrew */
+	    (cp >= 0x0620 && cp <= 0x064A) ||	 /* Arabic letters */
+	    (cp >= 0x0660 && cp <= 0x0669) ||	 /* Arabic digits */
+	    (cp >= 0x0671 && cp <= 0x06D3) ||	 /* Arabic, Persian */
+	    (cp >= 0x0900 && cp <= 0x0DFF) ||	 /* Indic */
+	    (cp >= 0x0E00 && cp <= 0x0E7F) ||	 /* Thai */
+	    (cp >= 0x10A0 && cp <= 0x10FF) ||	 /* Georgian */
+	    (cp >= 0x1E00 && cp <= 0x1EFF) ||	 /* Latin Ext Additional */
+	    (cp >= 0xAC00 && cp <= 0xD7AF);	 /* Hangul */
 }
 
 static enum cclass
@@ -213,7 +217,10 @@ classify(int32_t cp)
 			return C_DOT;
 		case ',':
 			return C_COMMA;
-		case '!': case '?': case ':': case ';':
+		case '!':
+		case '?':
+		case ':':
+		case ';':
 			return C_END;
 		case '\n':
 			return C_NL;
@@ -228,7 +235,7 @@ classify(int32_t cp)
 		return C_ALNUM;
 	if (is_ideograph(cp))
 		return C_IDEO;
-	if (cp == 0x2026 || cp == 0x3002)	/* ellipsis, ideographic stop */
+	if (cp == 0x2026 || cp == 0x3002) /* ellipsis, ideographic stop */
 		return C_END;
 	return C_SEP;
 }
@@ -395,13 +402,13 @@ word_flush(struct scan *sc, struct word *wd)
 	}
 	if (terms_is_stop(p, len))
 		goto done;
-	if (memchr(p, '.', len) != NULL) {	/* an acronym: U.S. */
+	if (memchr(p, '.', len) != NULL) { /* an acronym: U.S. */
 		scan_emit(sc, p, len, flags);
 		goto done;
 	}
 	if (sc->tk->stem != NULL) {
-		st = sb_stemmer_stem(sc->tk->stem, (const sb_symbol *)p,
-		    (int)len);
+		st = sb_stemmer_stem(
+		    sc->tk->stem, (const sb_symbol *)p, (int)len);
 		if (st != NULL && sb_stemmer_length(sc->tk->stem) > 0) {
 			p = (const char *)st;
 			len = (size_t)sb_stemmer_length(sc->tk->stem);

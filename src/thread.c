@@ -28,20 +28,21 @@
 #include "thread.h"
 
 #define NONE UINT32_MAX
-#define THREAD_TOKENS_MAX 4096	 /* tokens looked at per article */
-#define THREAD_PROBE_MIN 2	 /* rarest terms always probed */
-#define THREAD_CAND_MAX 2048	 /* candidate threads scored per article */
-#define THREAD_TOPK 4		 /* best centroids compared member by member */
-#define THREAD_CENT_MAX 512	 /* terms kept in one centroid */
+#define THREAD_TOKENS_MAX 4096 /* tokens looked at per article */
+#define THREAD_PROBE_MIN 2     /* rarest terms always probed */
+#define THREAD_CAND_MAX 2048   /* candidate threads scored per article */
+#define THREAD_TOPK 4	       /* best centroids compared member by member */
+#define THREAD_CENT_MAX 512    /* terms kept in one centroid */
 #define THREAD_LIVE_MAX (1u << 21) /* live articles, whatever the dates */
-#define THREAD_REFS_IN 64	 /* ids read from an article's References */
-#define THREAD_MSGID_MAX 250	 /* RFC 5536 §3.1.3 */
-#define THREAD_ART_TERMS 32	 /* terms kept per live article, for
-				    finding its thread's closest member */
-#define THREAD_LEN_REF 8	 /* terms of a headline: the threshold holds
-				    as set up to this many */
-#define THREAD_NAME_SHARE 0.5	 /* a term written capitalised at least this
-				    often where case tells is a name */
+#define THREAD_REFS_IN 64	   /* ids read from an article's References */
+#define THREAD_MSGID_MAX 250	   /* RFC 5536 §3.1.3 */
+/* Terms kept per live article, for finding its thread's closest member. */
+#define THREAD_ART_TERMS 32
+/* Terms of a headline: the threshold holds as set up to this many. */
+#define THREAD_LEN_REF 8
+/* A term written capitalised at least this often where case tells
+ * something (sentence-case text, not at a sentence start) is a name. */
+#define THREAD_NAME_SHARE 0.5
 
 /* One term of an article vector (sorted by term) or a centroid slot. */
 struct tv {
@@ -49,6 +50,12 @@ struct tv {
 	float w;       /* weight; article vectors have unit length */
 	float wn;      /* weight in the names channel (names, numbers
 			  only; an article's names have unit length) */
+};
+
+/* A term of the article to probe the postings with. */
+struct probe {
+	uint32_t term;
+	uint32_t df;
 };
 
 /* One term of a stored article vector. */
@@ -82,23 +89,23 @@ struct art {
 };
 
 struct thr {
-	uint32_t gen;	   /* bumped whenever the slot is freed */
-	bool live;	   /* false: free slot */
-	char *root_id;	   /* owned; root Message-ID when the root is no
-			      article we hold (References to an unknown id) */
-	uint32_t root;	   /* article slot of the root, or NONE */
-	int64_t newest;	   /* date of the newest member (seconds) */
-	uint32_t *mem;	   /* owned; member article slots, arrival order */
+	uint32_t gen;	/* bumped whenever the slot is freed */
+	bool live;	/* false: free slot */
+	char *root_id;	/* owned; root Message-ID when the root is no
+			   article we hold (References to an unknown id) */
+	uint32_t root;	/* article slot of the root, or NONE */
+	int64_t newest; /* date of the newest member (seconds) */
+	uint32_t *mem;	/* owned; member article slots, arrival order */
 	uint32_t nmem;
 	uint32_t capmem;
-	struct tv *c;	   /* owned; centroid, open addressing by term */
-	uint32_t nc;	   /* terms in c */
-	uint32_t capc;	   /* slots in c: 0 or a power of two */
-	double norm2;	   /* squared length of the centroid */
-	double norm2n;	   /* squared length of its names channel */
-	uint32_t next;	   /* free list link */
-	uint32_t stamp;	   /* scratch: the add that last looked at it */
-	float sim;	   /* scratch: centroid similarity of this add */
+	struct tv *c;	/* owned; centroid, open addressing by term */
+	uint32_t nc;	/* terms in c */
+	uint32_t capc;	/* slots in c: 0 or a power of two */
+	double norm2;	/* squared length of the centroid */
+	double norm2n;	/* squared length of its names channel */
+	uint32_t next;	/* free list link */
+	uint32_t stamp; /* scratch: the add that last looked at it */
+	float sim;	/* scratch: centroid similarity of this add */
 };
 
 /* An open-addressing map from a 64-bit key to a 32-bit value. */
@@ -138,14 +145,14 @@ struct tune {
 };
 
 static const struct tune tune_default = {
-	.number_weight = 1.5,
-	.member_weight = 0.3,
-	.names_share = 0.6,
-	.names_min = 8,
-	.lead_words = 50,
-	.length_slope = 0.05,
-	.size_bonus = 0.01,
-	.member_max = 64,
+    .number_weight = 1.5,
+    .member_weight = 0.3,
+    .names_share = 0.6,
+    .names_min = 8,
+    .lead_words = 50,
+    .length_slope = 0.05,
+    .size_bonus = 0.01,
+    .member_max = 64,
 };
 
 struct threader {
@@ -153,45 +160,46 @@ struct threader {
 	struct tune tune;
 	struct terms *tk;
 
-	struct map dict;       /* term hash -> term id */
-	uint64_t *term_key;    /* owned; id -> term hash */
-	uint32_t *df;	       /* owned; id -> document frequency */
-	uint32_t *cap_seen;    /* owned; id -> times seen where case tells */
-	uint32_t *cap_upper;   /* owned; ... of which written capitalised */
-	struct plist *post;    /* owned; id -> postings */
+	struct map dict;     /* term hash -> term id */
+	uint64_t *term_key;  /* owned; id -> term hash */
+	uint32_t *df;	     /* owned; id -> document frequency */
+	uint32_t *cap_seen;  /* owned; id -> times seen where case tells */
+	uint32_t *cap_upper; /* owned; ... of which written capitalised */
+	struct plist *post;  /* owned; id -> postings */
 	uint32_t nterms;
 	uint32_t capterms;
-	uint64_t ndocs;	       /* articles added, ever */
+	uint64_t ndocs; /* articles added, ever */
 
-	struct art *arts;      /* owned; article slots */
-	uint32_t narts;	       /* slots in use or freed */
+	struct art *arts; /* owned; article slots */
+	uint32_t narts;	  /* slots in use or freed */
 	uint32_t caparts;
-	uint32_t art_free;     /* free list head or NONE */
+	uint32_t art_free; /* free list head or NONE */
 	uint32_t live_arts;
-	struct map amap;       /* hash of Message-ID -> article slot */
+	struct map amap; /* hash of Message-ID -> article slot */
 
-	struct thr *thrs;      /* owned; thread slots */
+	struct thr *thrs; /* owned; thread slots */
 	uint32_t nthrs;
 	uint32_t capthrs;
-	uint32_t thr_free;     /* free list head or NONE */
+	uint32_t thr_free; /* free list head or NONE */
 	uint32_t live_thrs;
-	uint32_t sweep;	       /* next thread slot the sweeper checks */
+	uint32_t sweep; /* next thread slot the sweeper checks */
 
-	int64_t clock;	       /* newest article date seen */
-	uint32_t stamp;	       /* counts adds, for thr.stamp */
+	int64_t clock;	/* newest article date seen */
+	uint32_t stamp; /* counts adds, for thr.stamp */
 
 	/* Scratch, reused by every add. */
-	struct tok *toks;      /* THREAD_TOKENS_MAX */
+	struct tok *toks; /* THREAD_TOKENS_MAX */
 	uint32_t ntoks;
-	float tok_weight;      /* weight of the span being scanned */
-	bool tok_body;	       /* the span is the body */
-	uint32_t tok_pos;      /* tokens seen in the span */
-	struct tv *vec;	       /* THREAD_TOKENS_MAX: the article's vector */
-	struct tv *vtmp;       /* THREAD_TOKENS_MAX */
-	uint32_t *cand;	       /* THREAD_CAND_MAX */
-	char *refbuf;	       /* the parent id of a References link */
-	char *nearbuf;	       /* the nearest article of the last add */
-	float *dense;	       /* the article's weights by term id, else 0 */
+	float tok_weight;     /* weight of the span being scanned */
+	bool tok_body;	      /* the span is the body */
+	uint32_t tok_pos;     /* tokens seen in the span */
+	struct tv *vec;	      /* THREAD_TOKENS_MAX: the article's vector */
+	struct tv *vtmp;      /* THREAD_TOKENS_MAX */
+	uint32_t *cand;	      /* THREAD_CAND_MAX */
+	struct probe *probes; /* THREAD_TOKENS_MAX */
+	char *refbuf;	      /* the parent id of a References link */
+	char *nearbuf;	      /* the nearest article of the last add */
+	float *dense;	      /* the article's weights by term id, else 0 */
 	uint32_t capdense;
 };
 
@@ -239,7 +247,8 @@ map_put(struct map *m, uint64_t key, uint32_t val)
 
 	if ((m->len + 1) * 4 > m->cap * 3)
 		map_grow(m);
-	for (i = key & (m->cap - 1); m->keys[i] != 0; i = (i + 1) & (m->cap - 1))
+	for (i = key & (m->cap - 1); m->keys[i] != 0;
+	     i = (i + 1) & (m->cap - 1))
 		;
 	m->keys[i] = key;
 	m->vals[i] = val;
@@ -259,7 +268,8 @@ map_del_at(struct map *m, size_t i)
 		if (m->keys[j] == 0)
 			return;
 		k = m->keys[j] & (m->cap - 1);
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
 			m->keys[i] = m->keys[j];
 			m->vals[i] = m->vals[j];
 			m->keys[j] = 0;
@@ -301,15 +311,14 @@ term_id(struct threader *t, const char *p, size_t len)
 	}
 	if (t->nterms == t->capterms) {
 		t->capterms = t->capterms ? t->capterms * 2 : 4096;
-		t->term_key = xreallocarray(t->term_key, t->capterms,
-		    sizeof(*t->term_key));
+		t->term_key = xreallocarray(
+		    t->term_key, t->capterms, sizeof(*t->term_key));
 		t->df = xreallocarray(t->df, t->capterms, sizeof(*t->df));
-		t->cap_seen = xreallocarray(t->cap_seen, t->capterms,
-		    sizeof(*t->cap_seen));
-		t->cap_upper = xreallocarray(t->cap_upper, t->capterms,
-		    sizeof(*t->cap_upper));
-		t->post = xreallocarray(t->post, t->capterms,
-		    sizeof(*t->post));
+		t->cap_seen = xreallocarray(
+		    t->cap_seen, t->capterms, sizeof(*t->cap_seen));
+		t->cap_upper = xreallocarray(
+		    t->cap_upper, t->capterms, sizeof(*t->cap_upper));
+		t->post = xreallocarray(t->post, t->capterms, sizeof(*t->post));
 	}
 	id = t->nterms++;
 	t->term_key[id] = key;
@@ -392,8 +401,8 @@ span_learn_case(struct threader *t, uint32_t from)
 }
 
 static void
-scan_span(struct threader *t, const char *s, size_t len, double weight,
-    bool body)
+scan_span(
+    struct threader *t, const char *s, size_t len, double weight, bool body)
 {
 	uint32_t from = t->ntoks;
 
@@ -492,8 +501,8 @@ make_vector(struct threader *t, const struct thread_item *it)
 
 	t->ntoks = 0;
 	if (it->title != NULL)
-		scan_span(t, it->title, strlen(it->title), tc->title_weight,
-		    false);
+		scan_span(
+		    t, it->title, strlen(it->title), tc->title_weight, false);
 	scan_span(t, it->text, it->text_len, tc->body_weight, true);
 	n = toks_merge(t);
 	toks_weigh(t, n);
@@ -635,8 +644,7 @@ post_add(struct threader *t, uint32_t term, uint32_t slot)
 
 /* Add a unit vector to a thread's centroid and index its new terms. */
 static void
-thr_absorb(struct threader *t, uint32_t slot, const struct tv *v,
-    uint32_t nv)
+thr_absorb(struct threader *t, uint32_t slot, const struct tv *v, uint32_t nv)
 {
 	struct thr *th = &t->thrs[slot];
 	uint32_t i;
@@ -695,8 +703,7 @@ art_keep_vector(struct threader *t, struct art *a, uint32_t nv)
 }
 
 static uint32_t
-art_new(struct threader *t, const char *msgid, uint32_t thread,
-    uint32_t nv)
+art_new(struct threader *t, const char *msgid, uint32_t thread, uint32_t nv)
 {
 	struct art *a;
 	uint32_t slot;
@@ -707,8 +714,8 @@ art_new(struct threader *t, const char *msgid, uint32_t thread,
 	} else {
 		if (t->narts == t->caparts) {
 			t->caparts = t->caparts ? t->caparts * 2 : 1024;
-			t->arts = xreallocarray(t->arts, t->caparts,
-			    sizeof(*t->arts));
+			t->arts = xreallocarray(
+			    t->arts, t->caparts, sizeof(*t->arts));
 		}
 		slot = t->narts++;
 	}
@@ -761,8 +768,8 @@ thr_new(struct threader *t, int64_t date)
 	} else {
 		if (t->nthrs == t->capthrs) {
 			t->capthrs = t->capthrs ? t->capthrs * 2 : 1024;
-			t->thrs = xreallocarray(t->thrs, t->capthrs,
-			    sizeof(*t->thrs));
+			t->thrs = xreallocarray(
+			    t->thrs, t->capthrs, sizeof(*t->thrs));
 		}
 		slot = t->nthrs++;
 	}
@@ -779,8 +786,8 @@ thr_new(struct threader *t, int64_t date)
 
 /* Add article art (whose full vector is t->vec, nv terms) to a thread. */
 static void
-thr_join(struct threader *t, uint32_t slot, uint32_t art, int64_t date,
-    uint32_t nv)
+thr_join(
+    struct threader *t, uint32_t slot, uint32_t art, int64_t date, uint32_t nv)
 {
 	struct thr *th = &t->thrs[slot];
 
@@ -852,11 +859,6 @@ thr_root_id(const struct threader *t, const struct thr *th)
 
 /* --- choosing the thread --------------------------------------------- */
 
-struct probe {
-	uint32_t term;
-	uint32_t df;
-};
-
 static int
 probe_cmp(const void *a, const void *b)
 {
@@ -896,10 +898,12 @@ probe_term(struct threader *t, uint32_t term, int64_t date, uint32_t nc)
 static uint32_t
 gather(struct threader *t, uint32_t nv, int64_t date)
 {
-	struct probe pr[THREAD_TOKENS_MAX];
+	struct probe *pr = t->probes;
 	double limit = t->conf.df_max * t->live_thrs;
 	uint32_t i, nc = 0;
 
+	if (nv == 0)
+		return 0;
 	for (i = 0; i < nv; i++) {
 		pr[i].term = t->vec[i].term;
 		pr[i].df = t->df[t->vec[i].term];
@@ -1076,8 +1080,8 @@ refs_parse(const char *refs, struct str *ids, size_t max)
 			;
 		if (*e == '>' && (size_t)(e + 1 - p) <= THREAD_MSGID_MAX) {
 			if (n == max) {
-				memmove(ids + 1, ids + 2,
-				    (max - 2) * sizeof(*ids));
+				memmove(
+				    ids + 1, ids + 2, (max - 2) * sizeof(*ids));
 				n--;
 			}
 			ids[n].p = p;
@@ -1178,8 +1182,8 @@ add_similar(struct threader *t, const struct thread_item *it, uint32_t nv)
 }
 
 int
-thread_add(struct threader *t, const struct thread_item *it,
-    struct thread_link *out)
+thread_add(
+    struct threader *t, const struct thread_item *it, struct thread_link *out)
 {
 	struct str ids[THREAD_REFS_IN];
 	size_t nids = 0, len;
@@ -1202,8 +1206,8 @@ thread_add(struct threader *t, const struct thread_item *it,
 	if (t->ndocs == 0)
 		t->clock = it->date;
 	else if (it->date > t->clock)
-		t->clock = it->date - t->clock > step ? t->clock + step
-						      : it->date;
+		t->clock =
+		    it->date - t->clock > step ? t->clock + step : it->date;
 	t->stamp++;
 	nv = make_vector(t, it);
 	if (it->references != NULL)
@@ -1301,6 +1305,7 @@ thread_new(const struct thread_conf *tc)
 	t->vec = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->vec));
 	t->vtmp = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->vtmp));
 	t->cand = xreallocarray(NULL, THREAD_CAND_MAX, sizeof(*t->cand));
+	t->probes = xreallocarray(NULL, THREAD_TOKENS_MAX, sizeof(*t->probes));
 	return t;
 }
 
@@ -1390,6 +1395,7 @@ thread_free(struct threader *t)
 	free(t->vec);
 	free(t->vtmp);
 	free(t->cand);
+	free(t->probes);
 	free(t->dense);
 	free(t);
 }
@@ -1400,8 +1406,9 @@ thread_stats(const struct threader *t, struct thread_stats *st)
 	size_t m = 0;
 	uint32_t i;
 
-	m += t->capterms * (sizeof(*t->term_key) + sizeof(*t->df) +
-			       2 * sizeof(*t->cap_seen) + sizeof(*t->post));
+	m += t->capterms *
+	    (sizeof(*t->term_key) + sizeof(*t->df) + 2 * sizeof(*t->cap_seen) +
+		sizeof(*t->post));
 	m += t->dict.cap * 12 + t->amap.cap * 12;
 	for (i = 0; i < t->nterms; i++)
 		m += t->post[i].cap * sizeof(struct post);
@@ -1787,7 +1794,8 @@ load_arts(struct threader *t, struct rd *r)
 		}
 		load_art(t, r, a);
 		if (a->msgid != NULL)
-			map_put(&t->amap, key_of(a->msgid, strlen(a->msgid)), i);
+			map_put(
+			    &t->amap, key_of(a->msgid, strlen(a->msgid)), i);
 	}
 }
 
@@ -1848,9 +1856,10 @@ load_thrs(struct threader *t, struct rd *r)
 /* Walk a free list: every slot in range, free, met once; the count is
  * what the live count leaves. */
 static bool
-free_list_ok(uint32_t head, uint32_t n, uint32_t live, bool (*used)(
-    const struct threader *, uint32_t), uint32_t (*next)(
-    const struct threader *, uint32_t), const struct threader *t)
+free_list_ok(uint32_t head, uint32_t n, uint32_t live,
+    bool (*used)(const struct threader *, uint32_t),
+    uint32_t (*next)(const struct threader *, uint32_t),
+    const struct threader *t)
 {
 	uint32_t steps = 0, s;
 
@@ -1917,16 +1926,16 @@ load_check(const struct threader *t)
 	for (i = 0; i < t->narts; i++) {
 		m = t->arts[i].parent;
 		if (art_used(t, i) &&
-		    (!seen[i] || (m != NONE && (m >= t->narts ||
-						   !art_used(t, m)))))
+		    (!seen[i] ||
+			(m != NONE && (m >= t->narts || !art_used(t, m)))))
 			goto out;
 	}
 	ok = live_thrs == t->live_thrs && members == t->live_arts &&
 	    t->sweep <= t->nthrs &&
-	    free_list_ok(t->art_free, t->narts, t->live_arts, art_used,
-		art_next, t) &&
-	    free_list_ok(t->thr_free, t->nthrs, t->live_thrs, thr_used,
-		thr_next, t);
+	    free_list_ok(
+		t->art_free, t->narts, t->live_arts, art_used, art_next, t) &&
+	    free_list_ok(
+		t->thr_free, t->nthrs, t->live_thrs, thr_used, thr_next, t);
 out:
 	free(seen);
 	return ok;
