@@ -97,13 +97,17 @@ int thread_add(struct threader *t, const struct thread_item *it,
 int thread_references(struct threader *t, const char *msgid, struct buf *out)
     __attribute__((warn_unused_result));
 
-/* Articles and threads currently live, and bytes of memory held. */
+/* Articles and threads currently live, and bytes of memory held
+ * (counted with malloc's overhead per block). */
 struct thread_stats {
 	size_t articles;      /* articles added in all */
 	size_t live_articles; /* articles in live threads */
 	size_t live_threads;
-	size_t terms;	  /* distinct terms with a document frequency */
-	size_t mem_bytes; /* heap held by the index (approximate) */
+	size_t terms;	    /* distinct terms with a document frequency */
+	size_t index_bytes; /* heap held for the live threads and articles:
+			       vectors, centroids, postings, Message-IDs */
+	size_t vocab_bytes; /* heap held for the terms: document
+			       frequencies over every article ever added */
 };
 void thread_stats(const struct threader *t, struct thread_stats *st);
 

@@ -32,7 +32,9 @@
 #define THREAD_PROBE_MIN 2     /* rarest terms always probed */
 #define THREAD_CAND_MAX 2048   /* candidate threads scored per article */
 #define THREAD_TOPK 4	       /* best centroids compared member by member */
-#define THREAD_CENT_MAX 512    /* terms kept in one centroid */
+#define THREAD_CENT_MAX 192    /* terms kept in one centroid */
+#define THREAD_POST_SHORT 64   /* posting lists cleaned when a thread dies */
+#define THREAD_SWEEP_STEP 8    /* thread slots checked for expiry per add */
 #define THREAD_LIVE_MAX (1u << 21) /* live articles, whatever the dates */
 #define THREAD_REFS_IN 64	   /* ids read from an article's References */
 #define THREAD_MSGID_MAX 250	   /* RFC 5536 §3.1.3 */
@@ -222,13 +224,14 @@ thread_conf_default(struct thread_conf *tc)
 
 static void map_put(struct map *m, uint64_t key, uint32_t val);
 
+/* Rehash into cap slots (a power of two, above the entries). */
 static void
-map_grow(struct map *m)
+map_resize(struct map *m, size_t cap)
 {
 	struct map old = *m;
 	size_t i;
 
-	m->cap = old.cap ? old.cap * 2 : 1024;
+	m->cap = cap;
 	m->keys = xcalloc(m->cap, sizeof(*m->keys));
 	m->vals = xcalloc(m->cap, sizeof(*m->vals));
 	m->len = 0;
@@ -246,7 +249,7 @@ map_put(struct map *m, uint64_t key, uint32_t val)
 	size_t i;
 
 	if ((m->len + 1) * 4 > m->cap * 3)
-		map_grow(m);
+		map_resize(m, m->cap ? m->cap * 2 : 1024);
 	for (i = key & (m->cap - 1); m->keys[i] != 0;
 	     i = (i + 1) & (m->cap - 1))
 		;
@@ -608,7 +611,55 @@ cent_add(struct thr *th, const struct tv *v)
 	return fresh;
 }
 
-/* Keep the heaviest three quarters of a centroid that grew too large. */
+static void
+post_add(struct threader *t, uint32_t term, uint32_t slot)
+{
+	struct plist *pl = &t->post[term];
+
+	if (pl->len == pl->cap) {
+		pl->cap = pl->cap ? pl->cap * 2 : 4;
+		pl->p = xreallocarray(pl->p, pl->cap, sizeof(*pl->p));
+	}
+	pl->p[pl->len].slot = slot;
+	pl->p[pl->len].gen = t->thrs[slot].gen;
+	pl->len++;
+}
+
+/* Give back most of a posting list's room once it is mostly unused. */
+static void
+plist_shrink(struct plist *pl)
+{
+	if (pl->cap > 8 && pl->len * 4 < pl->cap) {
+		pl->cap /= 2;
+		pl->p = xreallocarray(pl->p, pl->cap, sizeof(*pl->p));
+	}
+}
+
+/* Take thread slot (its current generation) off a term's postings,
+ * keeping the order of the others. */
+static void
+post_remove(struct threader *t, uint32_t term, uint32_t slot)
+{
+	struct plist *pl = &t->post[term];
+	uint32_t i, gen = t->thrs[slot].gen;
+
+	for (i = 0; i < pl->len; i++) {
+		if (pl->p[i].slot == slot && pl->p[i].gen == gen) {
+			memmove(&pl->p[i], &pl->p[i + 1],
+			    (pl->len - i - 1) * sizeof(*pl->p));
+			pl->len--;
+			break;
+		}
+	}
+	plist_shrink(pl);
+}
+
+/*
+ * Keep the heaviest three quarters of a centroid that grew too large. The
+ * terms dropped stay in the postings: the thread remains a candidate for
+ * articles that use them (measured: better than forgetting them), and its
+ * score counts only what the centroid holds.
+ */
 static void
 cent_prune(struct thr *th)
 {
@@ -626,20 +677,6 @@ cent_prune(struct thr *th)
 	for (i = 0; i < n && i < keep; i++)
 		(void)cent_add(th, &all[i]);
 	free(all);
-}
-
-static void
-post_add(struct threader *t, uint32_t term, uint32_t slot)
-{
-	struct plist *pl = &t->post[term];
-
-	if (pl->len == pl->cap) {
-		pl->cap = pl->cap ? pl->cap * 2 : 4;
-		pl->p = xreallocarray(pl->p, pl->cap, sizeof(*pl->p));
-	}
-	pl->p[pl->len].slot = slot;
-	pl->p[pl->len].gen = t->thrs[slot].gen;
-	pl->len++;
 }
 
 /* Add a unit vector to a thread's centroid and index its new terms. */
@@ -746,6 +783,8 @@ art_drop(struct threader *t, uint32_t slot)
 			break;
 		}
 	}
+	if (m->cap > 1024 && m->len * 8 < m->cap)
+		map_resize(m, m->cap / 2);
 	free(a->msgid);
 	free(a->refs);
 	free(a->v);
@@ -803,13 +842,19 @@ thr_join(
 	thr_absorb(t, slot, t->vec, nv);
 }
 
-/* Forget a thread and its articles; its postings go stale. */
+/* Forget a thread and its articles. Its entries in short posting lists go
+ * now (a rare term may never be probed again); longer lists, of terms in
+ * use, drop them when they are next walked. */
 static void
 thr_kill(struct threader *t, uint32_t slot)
 {
 	struct thr *th = &t->thrs[slot];
 	uint32_t i, gen = th->gen + 1;
 
+	for (i = 0; i < th->capc; i++)
+		if (th->c[i].term != NONE &&
+		    t->post[th->c[i].term].len <= THREAD_POST_SHORT)
+			post_remove(t, th->c[i].term, slot);
 	for (i = 0; i < th->nmem; i++)
 		art_drop(t, th->mem[i]);
 	free(th->mem);
@@ -828,15 +873,16 @@ thr_in_window(const struct threader *t, const struct thr *th, int64_t date)
 	return t->conf.window_s <= 0 || th->newest >= date - t->conf.window_s;
 }
 
-/* Check two thread slots per add: forget threads out of the window (by
- * the clock), or any but keep when too many articles are live. */
+/* Check THREAD_SWEEP_STEP thread slots per add: forget threads out of the
+ * window (by the clock), or any but keep when too many articles are live.
+ * The amap shrinks when it is mostly empty. */
 static void
 sweep(struct threader *t, uint32_t keep)
 {
 	struct thr *th;
 	uint32_t k, s;
 
-	for (k = 0; k < 2 && t->nthrs > 0; k++) {
+	for (k = 0; k < THREAD_SWEEP_STEP && t->nthrs > 0; k++) {
 		if (t->sweep >= t->nthrs)
 			t->sweep = 0;
 		s = t->sweep++;
@@ -890,6 +936,7 @@ probe_term(struct threader *t, uint32_t term, int64_t date, uint32_t nc)
 		t->cand[nc++] = pl->p[j].slot;
 	}
 	pl->len = w;
+	plist_shrink(pl);
 	return nc;
 }
 
@@ -1400,33 +1447,50 @@ thread_free(struct threader *t)
 	free(t);
 }
 
+/* Bytes malloc() takes for a block of len: glibc's chunk header and its
+ * 16-byte granule. */
+static size_t
+heap_block(size_t len)
+{
+	return len == 0 ? 0 : (len + 8 + 15) / 16 * 16;
+}
+
 void
 thread_stats(const struct threader *t, struct thread_stats *st)
 {
-	size_t m = 0;
+	const struct art *a;
+	size_t v = 0, m = 0;
 	uint32_t i;
 
-	m += t->capterms *
-	    (sizeof(*t->term_key) + sizeof(*t->df) + 2 * sizeof(*t->cap_seen) +
-		sizeof(*t->post));
-	m += t->dict.cap * 12 + t->amap.cap * 12;
+	v += heap_block(t->capterms * sizeof(*t->term_key)) +
+	    heap_block(t->capterms * sizeof(*t->df)) +
+	    2 * heap_block(t->capterms * sizeof(*t->cap_seen)) +
+	    heap_block(t->capterms * sizeof(*t->post)) +
+	    heap_block(t->dict.cap * sizeof(*t->dict.keys)) +
+	    heap_block(t->dict.cap * sizeof(*t->dict.vals));
 	for (i = 0; i < t->nterms; i++)
-		m += t->post[i].cap * sizeof(struct post);
-	m += t->caparts * sizeof(struct art);
-	for (i = 0; i < t->narts; i++)
-		if (t->arts[i].msgid != NULL)
-			m += strlen(t->arts[i].msgid) + 1 +
-			    t->arts[i].nv * sizeof(struct mv) +
-			    (t->arts[i].refs ? strlen(t->arts[i].refs) + 1 : 0);
-	m += t->capthrs * sizeof(struct thr);
+		m += heap_block(t->post[i].cap * sizeof(struct post));
+	m += heap_block(t->amap.cap * sizeof(*t->amap.keys)) +
+	    heap_block(t->amap.cap * sizeof(*t->amap.vals));
+	m += heap_block(t->caparts * sizeof(struct art));
+	for (i = 0; i < t->narts; i++) {
+		a = &t->arts[i];
+		if (a->msgid == NULL)
+			continue;
+		m += heap_block(strlen(a->msgid) + 1) +
+		    heap_block(a->nv * sizeof(struct mv)) +
+		    (a->refs ? heap_block(strlen(a->refs) + 1) : 0);
+	}
+	m += heap_block(t->capthrs * sizeof(struct thr));
 	for (i = 0; i < t->nthrs; i++)
-		m += t->thrs[i].capmem * sizeof(uint32_t) +
-		    t->thrs[i].capc * sizeof(struct tv);
+		m += heap_block(t->thrs[i].capmem * sizeof(uint32_t)) +
+		    heap_block(t->thrs[i].capc * sizeof(struct tv));
 	st->articles = t->ndocs;
 	st->live_articles = t->live_arts;
 	st->live_threads = t->live_thrs;
 	st->terms = t->nterms;
-	st->mem_bytes = m;
+	st->index_bytes = m;
+	st->vocab_bytes = v;
 }
 
 /* --- saving and loading ------------------------------------------------ */

@@ -166,8 +166,8 @@ main(int argc, char **argv)
 			t_seg = 0;
 		if (n % 1000 == 0) {
 			thread_stats(t, &st);
-			if (st.live_articles && st.mem_bytes > peak_mem) {
-				peak_mem = st.mem_bytes;
+			if (st.index_bytes > peak_mem) {
+				peak_mem = st.index_bytes;
 				peak_live = st.live_articles;
 			}
 		}
@@ -175,13 +175,17 @@ main(int argc, char **argv)
 	}
 	thread_stats(t, &st);
 	fprintf(stderr,
-	    "articles %zu in %.3f s: %.0f articles/s; live %zu articles, "
-	    "%zu threads, %zu terms, %zu bytes (%.0f per live article; "
-	    "peak %zu bytes, %.0f per live)\n",
+	    "articles %zu in %.3f s: %.0f articles/s; live %zu articles in "
+	    "%zu threads, index %zu bytes (%.0f per live article; peak %zu "
+	    "bytes for %zu live, %.0f per live article); %zu terms, "
+	    "vocabulary %zu bytes (%.0f per term)\n",
 	    n, t_total, n / (t_total > 0 ? t_total : 1), st.live_articles,
-	    st.live_threads, st.terms, st.mem_bytes,
-	    (double)st.mem_bytes / (st.live_articles ? st.live_articles : 1),
-	    peak_mem, (double)peak_mem / peak_live);
+	    st.live_threads, st.index_bytes,
+	    (double)st.index_bytes /
+		(st.live_articles ? st.live_articles : 1),
+	    peak_mem, peak_live, (double)peak_mem / (peak_live ? peak_live : 1),
+	    st.terms, st.vocab_bytes,
+	    (double)st.vocab_bytes / (st.terms ? st.terms : 1));
 	thread_free(t);
 	free(line);
 	fclose(in);

@@ -353,7 +353,8 @@ START_TEST(test_thread_window)
 	thread_stats(t, &st);
 	ck_assert_uint_eq(st.articles, 103);
 	ck_assert_uint_le(st.live_articles, 101);
-	ck_assert_uint_gt(st.mem_bytes, 0);
+	ck_assert_uint_gt(st.index_bytes, 0);
+	ck_assert_uint_gt(st.vocab_bytes, 0);
 	buf_free(&refs);
 	thread_free(t);
 }
