@@ -33,8 +33,10 @@
 #define THREAD_CAND_MAX 2048   /* candidate threads scored per article */
 #define THREAD_TOPK 4	       /* best centroids compared member by member */
 #define THREAD_CENT_MAX 192    /* terms kept in one centroid */
-#define THREAD_POST_SHORT 64   /* posting lists cleaned when a thread dies */
-#define THREAD_SWEEP_STEP 8    /* thread slots checked for expiry per add */
+#define THREAD_CLOCK_N 16      /* articles whose dates make the clock */
+#define THREAD_DATE_MAX ((int64_t)1 << 50) /* |date| and window, seconds */
+#define THREAD_POST_SHORT 64 /* posting lists cleaned when a thread dies */
+#define THREAD_SWEEP_STEP 8  /* thread slots checked for expiry per add */
 #define THREAD_LIVE_MAX (1u << 21) /* live articles, whatever the dates */
 #define THREAD_REFS_IN 64	   /* ids read from an article's References */
 #define THREAD_MSGID_MAX 250	   /* RFC 5536 §3.1.3 */
@@ -97,6 +99,7 @@ struct thr {
 			   article we hold (References to an unknown id) */
 	uint32_t root;	/* article slot of the root, or NONE */
 	int64_t newest; /* date of the newest member (seconds) */
+	int64_t oldest; /* date of the oldest member (seconds) */
 	uint32_t *mem;	/* owned; member article slots, arrival order */
 	uint32_t nmem;
 	uint32_t capmem;
@@ -186,8 +189,12 @@ struct threader {
 	uint32_t live_thrs;
 	uint32_t sweep; /* next thread slot the sweeper checks */
 
-	int64_t clock;	/* newest article date seen */
-	uint32_t stamp; /* counts adds, for thr.stamp */
+	int64_t clock; /* the oldest date of the last THREAD_CLOCK_N
+			  articles: threads older by a window expire */
+	int64_t recent[THREAD_CLOCK_N]; /* dates of the last articles */
+	uint32_t nrecent;		/* dates in recent (at most N) */
+	uint32_t recent_pos;		/* where the next one goes */
+	uint32_t stamp;			/* counts adds, for thr.stamp */
 
 	/* Scratch, reused by every add. */
 	struct tok *toks; /* THREAD_TOKENS_MAX */
@@ -817,7 +824,7 @@ thr_new(struct threader *t, int64_t date)
 	th->gen = gen;
 	th->live = true;
 	th->root = NONE;
-	th->newest = date;
+	th->newest = th->oldest = date;
 	th->next = NONE;
 	t->live_thrs++;
 	return slot;
@@ -837,6 +844,8 @@ thr_join(
 	th->mem[th->nmem++] = art;
 	if (date > th->newest)
 		th->newest = date;
+	if (date < th->oldest)
+		th->oldest = date;
 	if (th->root == NONE && th->root_id == NULL)
 		th->root = art;
 	thr_absorb(t, slot, t->vec, nv);
@@ -867,15 +876,18 @@ thr_kill(struct threader *t, uint32_t slot)
 	t->live_thrs--;
 }
 
+/* Is an article of this date within the window of the thread's span? */
 static bool
 thr_in_window(const struct threader *t, const struct thr *th, int64_t date)
 {
-	return t->conf.window_s <= 0 || th->newest >= date - t->conf.window_s;
+	int64_t w = t->conf.window_s;
+
+	return w <= 0 || (th->newest >= date - w && th->oldest <= date + w);
 }
 
-/* Check THREAD_SWEEP_STEP thread slots per add: forget threads out of the
- * window (by the clock), or any but keep when too many articles are live.
- * The amap shrinks when it is mostly empty. */
+/* Check THREAD_SWEEP_STEP thread slots per add: forget threads whose
+ * newest article is a window older than the clock, or any but keep when
+ * too many articles are live. */
 static void
 sweep(struct threader *t, uint32_t keep)
 {
@@ -889,7 +901,8 @@ sweep(struct threader *t, uint32_t keep)
 		th = &t->thrs[s];
 		if (!th->live || s == keep)
 			continue;
-		if (!thr_in_window(t, th, t->clock) ||
+		if ((t->conf.window_s > 0 &&
+			th->newest < t->clock - t->conf.window_s) ||
 		    t->live_arts > THREAD_LIVE_MAX)
 			thr_kill(t, s);
 	}
@@ -1228,6 +1241,27 @@ add_similar(struct threader *t, const struct thread_item *it, uint32_t nv)
 	return slot;
 }
 
+/*
+ * The clock is the oldest date among the last THREAD_CLOCK_N articles:
+ * one article dated far in the future cannot expire every thread, and an
+ * archive imported after newer articles moves it back (the newer threads
+ * wait, out of its window, until their time comes again).
+ */
+static void
+clock_tick(struct threader *t, int64_t date)
+{
+	uint32_t i;
+
+	t->recent[t->recent_pos] = date;
+	t->recent_pos = (t->recent_pos + 1) % THREAD_CLOCK_N;
+	if (t->nrecent < THREAD_CLOCK_N)
+		t->nrecent++;
+	t->clock = t->recent[0];
+	for (i = 1; i < t->nrecent; i++)
+		if (t->recent[i] < t->clock)
+			t->clock = t->recent[i];
+}
+
 int
 thread_add(
     struct threader *t, const struct thread_item *it, struct thread_link *out)
@@ -1235,7 +1269,7 @@ thread_add(
 	struct str ids[THREAD_REFS_IN];
 	size_t nids = 0, len;
 	uint32_t nv, slot;
-	int64_t step;
+	struct thread_item in;
 
 	if (it->msgid == NULL || (len = strlen(it->msgid)) == 0 ||
 	    len > THREAD_MSGID_MAX) {
@@ -1247,14 +1281,13 @@ thread_add(
 		errno = EEXIST;
 		return -1;
 	}
-	/* The clock moves on by at most one window per article, so one
-	 * article with a date far in the future cannot expire everything. */
-	step = t->conf.window_s > 0 ? t->conf.window_s : INT64_MAX / 4;
-	if (t->ndocs == 0)
-		t->clock = it->date;
-	else if (it->date > t->clock)
-		t->clock =
-		    it->date - t->clock > step ? t->clock + step : it->date;
+	in = *it;
+	if (in.date > THREAD_DATE_MAX)
+		in.date = THREAD_DATE_MAX;
+	else if (in.date < -THREAD_DATE_MAX)
+		in.date = -THREAD_DATE_MAX;
+	it = &in;
+	clock_tick(t, it->date);
 	t->stamp++;
 	nv = make_vector(t, it);
 	if (it->references != NULL)
@@ -1345,6 +1378,8 @@ thread_new(const struct thread_conf *tc)
 		t->conf.max_terms = 1;
 	if (t->conf.max_terms > THREAD_TOKENS_MAX)
 		t->conf.max_terms = THREAD_TOKENS_MAX;
+	if (t->conf.window_s > THREAD_DATE_MAX)
+		t->conf.window_s = THREAD_DATE_MAX;
 	t->tune = tune_default;
 	t->tk = terms_new("english");
 	t->art_free = t->thr_free = NONE;
@@ -1428,6 +1463,7 @@ thread_clear(struct threader *t)
 	t->art_free = t->thr_free = NONE;
 	t->ndocs = 0;
 	t->clock = 0;
+	t->nrecent = t->recent_pos = 0;
 	t->stamp = t->sweep = 0;
 }
 
@@ -1499,6 +1535,7 @@ thread_stats(const struct threader *t, struct thread_stats *st)
  * The saved state, all integers little-endian, floats as their IEEE bits:
  *   "NGTHRD01" u32 version
  *   u64 ndocs  i64 clock  u32 stamp  u32 sweep
+ *   u32 nrecent  u32 recent_pos  nrecent x i64 recent
  *   u32 nterms, per term: u64 key u32 df u32 cap_seen u32 cap_upper
  *       u32 npost, npost x (u32 slot, u32 gen)
  *   u32 narts u32 art_free u32 live_arts, per slot: u8 used, then
@@ -1506,7 +1543,8 @@ thread_stats(const struct threader *t, struct thread_stats *st)
  *               u32 thread u32 parent f32 score u8 how
  *       free:   u32 next
  *   u32 nthrs u32 thr_free u32 live_thrs, per slot: u32 gen u8 live, then
- *       live:   str root_id, u32 root i64 newest u32 nmem nmem x u32,
+ *       live:   str root_id, u32 root i64 newest i64 oldest,
+ *               u32 nmem nmem x u32,
  *               u32 capc u32 nc f64 norm2 f64 norm2n u32 stamp,
  *               capc x (u32 term f32 w f32 wn)
  *       free:   u32 next
@@ -1514,7 +1552,7 @@ thread_stats(const struct threader *t, struct thread_stats *st)
  * A str is u32 length then the octets; length 0xFFFFFFFF is NULL.
  */
 #define THREAD_MAGIC "NGTHRD01"
-#define THREAD_VERSION 1
+#define THREAD_VERSION 2
 #define STR_NULL 0xFFFFFFFFu
 
 static void
@@ -1641,6 +1679,7 @@ save_thrs(const struct threader *t, struct buf *b)
 		put_str(b, th->root_id);
 		put_u32(b, th->root);
 		put_u64(b, (uint64_t)th->newest);
+		put_u64(b, (uint64_t)th->oldest);
 		put_u32(b, th->nmem);
 		for (j = 0; j < th->nmem; j++)
 			put_u32(b, th->mem[j]);
@@ -1658,11 +1697,16 @@ void
 thread_save(const struct threader *t, struct buf *out)
 {
 	size_t start = out->len;
+	uint32_t i;
 
 	buf_append(out, THREAD_MAGIC, 8);
 	put_u32(out, THREAD_VERSION);
 	put_u64(out, t->ndocs);
 	put_u64(out, (uint64_t)t->clock);
+	put_u32(out, t->nrecent);
+	put_u32(out, t->recent_pos);
+	for (i = 0; i < t->nrecent; i++)
+		put_u64(out, (uint64_t)t->recent[i]);
 	put_u32(out, t->stamp);
 	put_u32(out, t->sweep);
 	save_terms(t, out);
@@ -1871,6 +1915,7 @@ load_thr(struct threader *t, struct rd *r, struct thr *th)
 	th->root_id = get_str(r, THREAD_MSGID_MAX, true);
 	th->root = get_u32(r);
 	th->newest = (int64_t)get_u64(r);
+	th->oldest = (int64_t)get_u64(r);
 	th->nmem = th->capmem = get_count(r, 4);
 	th->mem = xreallocarray(NULL, th->capmem, sizeof(*th->mem));
 	for (j = 0; j < th->nmem; j++)
@@ -2010,6 +2055,7 @@ thread_load(struct threader *t, const void *data, size_t len)
 {
 	struct rd r = {data, len, 0, false};
 	const unsigned char *magic;
+	uint32_t i;
 
 	thread_clear(t);
 	if (len < 8 + 4 + 8 ||
@@ -2023,6 +2069,12 @@ thread_load(struct threader *t, const void *data, size_t len)
 		goto bad;
 	t->ndocs = get_u64(&r);
 	t->clock = (int64_t)get_u64(&r);
+	t->nrecent = get_u32(&r);
+	t->recent_pos = get_u32(&r);
+	if (t->nrecent > THREAD_CLOCK_N || t->recent_pos >= THREAD_CLOCK_N)
+		goto bad;
+	for (i = 0; i < t->nrecent; i++)
+		t->recent[i] = (int64_t)get_u64(&r);
 	t->stamp = get_u32(&r);
 	t->sweep = get_u32(&r);
 	load_terms(t, &r);

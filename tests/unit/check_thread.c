@@ -360,6 +360,36 @@ START_TEST(test_thread_window)
 }
 END_TEST
 
+START_TEST(test_thread_dates_out_of_order)
+{
+	struct threader *t = threader();
+	struct thread_link l[NG_NELEM(day)], x;
+	size_t i;
+
+	/* An article of next year first, then an older day: the older
+	 * day's stories still come together. */
+	add(t, "<next@t>", "Elections next year in a faraway land", NULL,
+	    T0 + 365 * 86400, NULL, &x);
+	add_day(t, l);
+	ck_assert_str_eq(l[2].root, "<a1@t>");
+	ck_assert_str_eq(l[4].root, "<b1@t>");
+	ck_assert_str_eq(l[7].root, "<b1@t>");
+	/* One article dated far in the future expires nothing. */
+	add(t, "<far@t>", "Something else entirely", NULL,
+	    T0 + 1000 * 86400, NULL, &x);
+	add(t, "<a4@t>", "Honda Odyssey minivan recall over fire risk", NULL,
+	    T0 + 3600, NULL, &x);
+	ck_assert_str_eq(x.root, "<a1@t>");
+	/* Nor does it join a thread of another time. */
+	add(t, "<far2@t>", "Honda recalls Odyssey minivans, fire risk", NULL,
+	    T0 + 1000 * 86400, NULL, &x);
+	ck_assert_int_eq(x.how, THREAD_NEW);
+	for (i = 0; i < NG_NELEM(day); i++)
+		ck_assert(l[i].score >= 0 && l[i].score <= 1);
+	thread_free(t);
+}
+END_TEST
+
 /* Links of the day as "how root parent score" lines. */
 static void
 describe(const struct thread_link *l, size_t n, struct buf *out)
@@ -493,6 +523,7 @@ thread_suite(void)
 	tcase_add_test(tc, test_thread_references_kept);
 	tcase_add_test(tc, test_thread_bad_input);
 	tcase_add_test(tc, test_thread_window);
+	tcase_add_test(tc, test_thread_dates_out_of_order);
 	tcase_add_test(tc, test_thread_deterministic_and_saved);
 	tcase_add_test(tc, test_thread_load_damaged);
 	tcase_add_test(tc, test_thread_refs_shortened);
