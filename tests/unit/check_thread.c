@@ -470,6 +470,73 @@ START_TEST(test_thread_load_damaged)
 }
 END_TEST
 
+/* Store the FNV-1a checksum of the first len - 8 bytes in the last 8. */
+static void
+reseal(char *p, size_t len)
+{
+	uint64_t h = hash64(p, len - 8, 0);
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[len - 8 + i] = (char)(h >> (8 * i));
+}
+
+START_TEST(test_thread_load_forged)
+{
+	struct threader *t = threader(), *u;
+	struct thread_link l[NG_NELEM(day)], x;
+	struct buf state = BUF_INIT(SIZE_MAX);
+	char *copy;
+	size_t i, bit;
+	int ok = 0;
+
+	add_day(t, l);
+	thread_save(t, &state);
+	copy = xmalloc(state.len);
+	/* A flipped bit with a valid checksum: refused or loaded, never a
+	 * crash, and the threader keeps working (under ASan in
+	 * make check-asan). */
+	for (i = 8; i + 8 < state.len; i++) {
+		bit = (i * 7) % 8;
+		memcpy(copy, state.data, state.len);
+		copy[i] ^= (char)(1 << bit);
+		reseal(copy, state.len);
+		u = threader();
+		if (thread_load(u, copy, state.len) == 0)
+			ok++;
+		add(u, "<after@t>", "Honda recalls Odyssey minivans", NULL, T0,
+		    NULL, &x);
+		thread_free(u);
+	}
+	ck_assert_int_lt(ok, (int)state.len);
+	free(copy);
+	buf_free(&state);
+	thread_free(t);
+}
+END_TEST
+
+START_TEST(test_thread_garbage_text)
+{
+	struct threader *t = threader();
+	struct thread_link l;
+	char id[64], text[512];
+	uint64_t x = 88172645463325252ULL;
+	size_t i, k;
+
+	/* Random octets as titles and texts: no crash, no NaN. */
+	for (k = 0; k < 2000; k++) {
+		for (i = 0; i < sizeof(text) - 1; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			text[i] = (char)(x % 255 + 1);
+		}
+		text[sizeof(text) - 1] = '\0';
+		ck_assert(str_printf(id, sizeof(id), "<g%zu@t>", k));
+		add(t, id, text + 400, text, T0 + (time_t)k, NULL, &l);
+	}
+	thread_free(t);
+}
+END_TEST
+
 START_TEST(test_thread_refs_shortened)
 {
 	struct threader *t = threader();
@@ -526,6 +593,8 @@ thread_suite(void)
 	tcase_add_test(tc, test_thread_dates_out_of_order);
 	tcase_add_test(tc, test_thread_deterministic_and_saved);
 	tcase_add_test(tc, test_thread_load_damaged);
+	tcase_add_test(tc, test_thread_load_forged);
+	tcase_add_test(tc, test_thread_garbage_text);
 	tcase_add_test(tc, test_thread_refs_shortened);
 	suite_add_tcase(s, tc);
 	return s;
