@@ -4,10 +4,13 @@
  * a follow-up of it (docs/threading.md).
  *
  * A threader sees articles in arrival order and keeps, for the threads
- * that are still live (newest article at most thread_conf.window_s older
- * than the article being added), a centroid of TF-IDF term vectors, an
- * inverted index from terms to live threads and the members' vectors.
- * Document frequencies are kept over every article ever added. Threads
+ * that are still live (their articles within thread_conf.window_s of the
+ * article being added, by article date), a centroid of TF-IDF term
+ * vectors, an inverted index from terms to live threads and the members'
+ * vectors. Document frequencies are kept over every article ever added.
+ * An article joins the live thread with the best score (centroid and
+ * closest-member cosines) when it reaches the threshold, which rises with
+ * the length of the article; the parent is the closest member. Threads
  * that fall out of the window are forgotten, so memory and time per
  * article stay flat as the spool grows.
  *
@@ -62,10 +65,11 @@ struct thread_link {
 	const char *parent;  /* Message-ID of the parent; NULL for THREAD_NEW */
 	const char *root;    /* Message-ID of the thread root (the article
 				itself for THREAD_NEW) */
-	double score;	     /* THREAD_SIMILAR: similarity that chose the
-				thread, in [threshold, 1]; THREAD_NEW: the
-				best similarity found, below the threshold
-				(0: no candidate); THREAD_REFS: 0 */
+	double score;	     /* THREAD_SIMILAR: the score that chose the
+				thread, at least the article's threshold,
+				at most 1; THREAD_NEW: the best score
+				found, below it (0: no candidate);
+				THREAD_REFS: 0. Never NaN. */
 	const char *nearest; /* THREAD_NEW: the most similar article found
 				(below the threshold), or NULL */
 };
@@ -79,10 +83,13 @@ void thread_conf_default(struct thread_conf *tc);
 
 /*
  * Thread one article. An article with References joins the thread of its
- * parent (the last id) and keeps them; any other article joins the live
- * thread it is most similar to, when the similarity reaches the threshold,
- * or starts a thread. Returns 0, or -1 with errno EINVAL (no Message-ID)
- * or EEXIST (already added; *out is then where it went before).
+ * nearest known ancestor (else a thread rooted at its first reference)
+ * and keeps them; any other article joins the live thread it is most
+ * similar to, when the score reaches the threshold, or starts a thread.
+ * The caller then gives a THREAD_SIMILAR article the References of
+ * thread_references(t, out->parent). Returns 0, or -1 with errno EINVAL
+ * (no Message-ID, or one over 250 octets) or EEXIST (already added; *out
+ * is then where it went before).
  */
 int thread_add(struct threader *t, const struct thread_item *it,
     struct thread_link *out) __attribute__((warn_unused_result));
