@@ -134,6 +134,8 @@ struct tune {
 	double size_bonus;    /* score bonus per doubling of a thread's
 				 articles */
 	double member_max;    /* newest members compared (0: all) */
+	double boost_min;     /* names (and numbers) an article needs to
+				 have them boosted */
 };
 
 struct threader {

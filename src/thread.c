@@ -37,6 +37,7 @@ static const struct tune tune_default = {
     .length_slope = 0.05,
     .size_bonus = 0.01,
     .member_max = 64,
+    .boost_min = 3,
 };
 
 void
@@ -300,12 +301,13 @@ toks_merge(struct threader *t)
 }
 
 /* Weights of the merged tokens: sublinear weighted occurrences times
- * IDF, names and numbers boosted. */
+ * IDF, names and numbers boosted in an article that has several. */
 static void
 toks_weigh(struct threader *t, uint32_t n)
 {
-	uint32_t i;
+	uint32_t i, names = 0;
 	double w, nm;
+	bool boost;
 
 	for (i = 0; i < n; i++) {
 		struct tok *k = &t->toks[i];
@@ -313,10 +315,18 @@ toks_weigh(struct threader *t, uint32_t n)
 		nm = term_nameness(t, k->term);
 		if (nm > 0 && nm >= THREAD_NAME_SHARE)
 			k->name = 1;
+		names += k->name;
+	}
+	/* One name in a headline is the entity, not the story: boosting it
+	 * merges a day's different stories about it. */
+	boost = names >= t->tune.boost_min;
+	for (i = 0; i < n; i++) {
+		struct tok *k = &t->toks[i];
+
 		w = sqrt(k->tf) * term_idf(t, k->term);
-		if (k->flags & TERM_NUM)
+		if (boost && (k->flags & TERM_NUM))
 			w *= t->tune.number_weight;
-		else if (k->name)
+		else if (boost && k->name)
 			w *= t->conf.name_weight;
 		k->tf = isfinite(w) && w > 0 ? (float)w : 0;
 	}
@@ -1232,6 +1242,7 @@ thread_tune_set(struct threader *t, const char *name, double v)
 	    {"names_share", offsetof(struct tune, names_share), 0, 1},
 	    {"number_weight", offsetof(struct tune, number_weight), 0, 100},
 	    {"size_bonus", offsetof(struct tune, size_bonus), 0, 1},
+	    {"boost_min", offsetof(struct tune, boost_min), 0, 1e6},
 	};
 	size_t i;
 
