@@ -332,6 +332,38 @@ toks_weigh(struct threader *t, uint32_t n)
 	}
 }
 
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * Octets of the text that only repeat the title, blanks aside: all of a
+ * body that is the title again (what an item without text becomes), none
+ * otherwise. So a stored article, whose body repeats its title, threads
+ * as its import did.
+ */
+static size_t
+title_repeat(const struct thread_item *it)
+{
+	const char *a = it->title, *b = it->text, *end;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	end = b + it->text_len;
+	for (;;) {
+		while (*a != '\0' && is_blank(*a))
+			a++;
+		while (b < end && is_blank(*b))
+			b++;
+		if (*a == '\0' || b == end || *a != *b)
+			break;
+		a++, b++;
+	}
+	return *a == '\0' && b == end ? it->text_len : 0;
+}
+
 /*
  * The article's unit TF-IDF vector into t->vec, sorted by term: the
  * max_terms heaviest terms, title above body. Returns its length (0: no
@@ -343,12 +375,15 @@ make_vector(struct threader *t, const struct thread_item *it)
 	const struct thread_conf *tc = &t->conf;
 	uint32_t i, n, nv = 0;
 	double norm = 0, nnorm = 0;
+	size_t skip;
 
 	t->ntoks = 0;
+	skip = title_repeat(it);
 	if (it->title != NULL)
 		scan_span(
 		    t, it->title, strlen(it->title), tc->title_weight, false);
-	scan_span(t, it->text, it->text_len, tc->body_weight, true);
+	scan_span(
+	    t, it->text + skip, it->text_len - skip, tc->body_weight, true);
 	n = toks_merge(t);
 	toks_weigh(t, n);
 	for (i = 0; i < n; i++) {

@@ -390,6 +390,29 @@ START_TEST(test_thread_dates_out_of_order)
 }
 END_TEST
 
+START_TEST(test_thread_body_repeats_title)
+{
+	struct threader *a = threader(), *b = threader();
+	struct thread_link la[NG_NELEM(day)], lb;
+	size_t i;
+
+	/* A stored article without text has its title as body: it threads
+	 * as the item did at import, whatever the blanks. */
+	add_day(a, la);
+	for (i = 0; i < NG_NELEM(day); i++) {
+		char body[256];
+
+		ck_assert(str_printf(body, sizeof(body), "  %s\n", day[i][1]));
+		add(b, day[i][0], day[i][1], body, T0 + (time_t)i * 60, NULL,
+		    &lb);
+		ck_assert_str_eq(lb.root, la[i].root);
+		ck_assert(lb.score == la[i].score);
+	}
+	thread_free(a);
+	thread_free(b);
+}
+END_TEST
+
 /* Links of the day as "how root parent score" lines. */
 static void
 describe(const struct thread_link *l, size_t n, struct buf *out)
@@ -591,6 +614,7 @@ thread_suite(void)
 	tcase_add_test(tc, test_thread_bad_input);
 	tcase_add_test(tc, test_thread_window);
 	tcase_add_test(tc, test_thread_dates_out_of_order);
+	tcase_add_test(tc, test_thread_body_repeats_title);
 	tcase_add_test(tc, test_thread_deterministic_and_saved);
 	tcase_add_test(tc, test_thread_load_damaged);
 	tcase_add_test(tc, test_thread_load_forged);
