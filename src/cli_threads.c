@@ -268,45 +268,98 @@ tgroup_link(struct tgroup *g)
 }
 
 static void
-tree_print(const struct tgroup *g, size_t i, int depth)
+line_print(const struct tgroup *g, size_t i, size_t depth)
 {
 	const struct tart *a = &g->a[i];
-	int ind = depth < THREADS_DEPTH_MAX ? depth : THREADS_DEPTH_MAX;
-	size_t c;
+	int ind = depth < THREADS_DEPTH_MAX ? (int)depth : THREADS_DEPTH_MAX;
 
 	printf("%8" PRIu64 "  %*s%s%.*s", a->num, 2 * ind, "",
 	    depth ? "\\_ " : "", THREADS_SUBJECT_COLS, a->subject);
 	if (a->score != NULL)
 		printf("  [%s]", a->score);
 	printf("  %s\n", a->msgid);
-	for (c = a->child; c != SIZE_MAX; c = g->a[c].sibling)
-		tree_print(g, c, depth + 1);
+}
+
+/* The first of c and its later siblings not printed yet. */
+static size_t
+first_fresh(const struct tgroup *g, size_t c, const uint8_t *done)
+{
+	while (c != SIZE_MAX && done[c])
+		c = g->a[c].sibling;
+	return c;
+}
+
+/*
+ * Print the tree under top, depth first, without recursion: a chain of
+ * follow-ups can be as deep as the group is large. Forged References can
+ * make a cycle; what is printed is marked, so nothing prints twice.
+ */
+static void
+tree_print(const struct tgroup *g, size_t top, uint8_t *done, bool print)
+{
+	size_t node = top, c, depth = 0;
+
+	for (;;) {
+		if (print)
+			line_print(g, node, depth);
+		done[node] = 1;
+		if ((c = first_fresh(g, g->a[node].child, done)) != SIZE_MAX) {
+			node = c;
+			depth++;
+			continue;
+		}
+		for (;;) {
+			if (node == top)
+				return;
+			c = first_fresh(g, g->a[node].sibling, done);
+			if (c != SIZE_MAX) {
+				node = c;
+				break;
+			}
+			node = g->a[node].parent;
+			depth--;
+		}
+	}
 }
 
 static void
 tgroup_print(const struct tgroup *g, bool tsv)
 {
 	size_t i, threads = 0;
+	uint8_t *done;
 	struct str r;
+	int pass;
 
-	for (i = 0; i < g->n; i++) {
-		const struct tart *a = &g->a[i];
-
-		if (tsv) {
-			r = tart_root(a);
-			printf("%s\t%.*s\t%s\n", a->msgid, (int)r.len, r.p,
-			    a->source);
-			continue;
+	if (tsv) {
+		for (i = 0; i < g->n; i++) {
+			r = tart_root(&g->a[i]);
+			printf("%s\t%.*s\t%s\n", g->a[i].msgid, (int)r.len, r.p,
+			    g->a[i].source);
 		}
-		threads += a->parent == SIZE_MAX;
-	}
-	if (tsv)
 		return;
-	printf("%s: %zu article%s in %zu thread%s\n", g->group, g->n,
-	    g->n == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
-	for (i = 0; i < g->n; i++)
-		if (g->a[i].parent == SIZE_MAX)
-			tree_print(g, i, 0);
+	}
+	/* Threads from their tops, then articles in a References cycle
+	 * (forged), each cycle from its first article: counted, then
+	 * printed. */
+	done = xcalloc(g->n ? g->n : 1, 1);
+	for (pass = 0; pass < 2; pass++) {
+		memset(done, 0, g->n);
+		if (pass == 1)
+			printf("%s: %zu article%s in %zu thread%s\n", g->group,
+			    g->n, g->n == 1 ? "" : "s", threads,
+			    threads == 1 ? "" : "s");
+		for (i = 0; i < g->n; i++)
+			if (g->a[i].parent == SIZE_MAX) {
+				tree_print(g, i, done, pass == 1);
+				threads += pass == 0;
+			}
+		for (i = 0; i < g->n; i++)
+			if (!done[i]) {
+				tree_print(g, i, done, pass == 1);
+				threads += pass == 0;
+			}
+	}
+	free(done);
 }
 
 static void

@@ -82,8 +82,8 @@ setup(void)
 	/* A server started as root runs as news (see newsgate(1)). */
 	if (chmod(dir.path, 0755) == -1)
 		fatal("chmod");
-	if (!str_printf(sample, sizeof(sample), "%s/contrib/sample/",
-		ngt_top()) ||
+	if (!str_printf(
+		sample, sizeof(sample), "%s/contrib/sample/", ngt_top()) ||
 	    ngt_import(&dir, sample) == -1 ||
 	    ngt_write(dir.path, "story.jsonl", story, path) == -1 ||
 	    run(&out, "import", "--group", GROUP, path) != 0)
@@ -145,8 +145,8 @@ START_TEST(test_threads_tree)
 
 	ck_assert_msg(setup_error[0] == '\0', "%s", setup_error);
 	ck_assert_int_eq(run(&out, "threads", "--group", GROUP, NULL), 0);
-	ck_assert_msg(strstr(buf_cstr(&out),
-			  GROUP ": 6 articles in 3 threads\n") != NULL,
+	ck_assert_msg(
+	    strstr(buf_cstr(&out), GROUP ": 6 articles in 3 threads\n") != NULL,
 	    "%s", buf_cstr(&out));
 	/* Three follow-ups under the root, each with its score. */
 	for (p = buf_cstr(&out); (p = strstr(p, "\\_ ")) != NULL; p++) {
@@ -176,25 +176,66 @@ START_TEST(test_rethread)
 	ck_assert_msg(setup_error[0] == '\0', "%s", setup_error);
 	/* Same settings, same articles: nothing moves. */
 	ck_assert_int_eq(run(&out, "rethread", "--dry-run", NULL, NULL), 0);
-	ck_assert_msg(strstr(buf_cstr(&out), "7 articles threaded: 7 links "
-					     "unchanged, 0 to another "
-					     "parent, 0 new, 0 removed") !=
-		NULL,
+	ck_assert_msg(strstr(buf_cstr(&out),
+			  "7 articles threaded: 7 links "
+			  "unchanged, 0 to another "
+			  "parent, 0 new, 0 removed") != NULL,
 	    "%s", buf_cstr(&out));
 	/* A threshold nobody reaches: the three links would go. */
 	ck_assert_int_eq(
 	    run(&out, "rethread", "--dry-run", "--threshold", "0.99"), 0);
-	ck_assert_msg(strstr(buf_cstr(&out), "3 removed") != NULL, "%s",
-	    buf_cstr(&out));
+	ck_assert_msg(
+	    strstr(buf_cstr(&out), "3 removed") != NULL, "%s", buf_cstr(&out));
 	ck_assert_int_eq(run(&out, "rethread", "--threshold", "1.5", NULL), 2);
 	ck_assert_int_eq(run(&out, "rethread", "--threshold", "x", NULL), 2);
 	/* A real run with nothing to change rebuilds the state. */
-	ck_assert(str_printf(state, sizeof(state),
-	    "%s/.newsgate/threads.state", dir.spool));
+	ck_assert(str_printf(
+	    state, sizeof(state), "%s/.newsgate/threads.state", dir.spool));
 	ck_assert_int_eq(unlink(state), 0);
 	ck_assert_int_eq(run(&out, "rethread", NULL, NULL, NULL), 0);
 	ck_assert_int_eq(stat(state, &st), 0);
 	ck_assert_int_gt(st.st_size, 0);
+	buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_threads_deep_and_cyclic)
+{
+	struct buf mbox = BUF_INIT(SIZE_MAX), out = BUF_INIT(SIZE_MAX);
+	char path[PATH_MAX];
+	const char *p;
+	int i, lines = 0;
+
+	ck_assert_msg(setup_error[0] == '\0', "%s", setup_error);
+	/* Two posts whose References name each other, and a discussion
+	 * 3,000 replies deep. */
+	for (i = 0; i < 3002; i++) {
+		buf_printf(&mbox,
+		    "From x@example.org Thu Jan  2 12:09:17 2014\n"
+		    "From: x@example.org\n"
+		    "Date: Thu, 2 Jan 2014 12:09:17 +0000\n"
+		    "Subject: deep %d\nMessage-ID: <deep%d@t>\n",
+		    i, i);
+		if (i < 2)
+			buf_printf(&mbox, "References: <deep%d@t>\n", 1 - i);
+		else if (i > 2)
+			buf_printf(
+			    &mbox, "References: <deep2@t> <deep%d@t>\n", i - 1);
+		buf_printf(&mbox, "\nbody %d\n\n", i);
+	}
+	ck_assert_int_eq(mbox.err, 0);
+	ck_assert_int_eq(
+	    ngt_write(dir.path, "deep.mbox", buf_cstr(&mbox), path), 0);
+	ck_assert_int_eq(run(&out, "import", "--group", "test.deep", path), 0);
+	ck_assert_int_eq(run(&out, "threads", "--group", "test.deep", NULL), 0);
+	ck_assert_msg(
+	    strncmp(buf_cstr(&out), "test.deep: 3002 articles in ", 28) == 0,
+	    "%.200s", buf_cstr(&out));
+	/* Every article once: the header and 3,002 lines. */
+	for (p = buf_cstr(&out); (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	ck_assert_int_eq(lines, 3003);
+	buf_free(&mbox);
 	buf_free(&out);
 }
 END_TEST
@@ -231,16 +272,16 @@ START_TEST(test_slrn_shows_one_thread)
 	    "set username \"tester\"\n"
 	    "set realname \"Newsgate Tester\"\n");
 	ck_assert(str_printf(cmd, sizeof(cmd),
-	    "exec '%s' --nntp -h 127.0.0.1:%d -f '%s/.jnewsrc' --create",
-	    slrn, srv.port, home));
+	    "exec '%s' --nntp -h 127.0.0.1:%d -f '%s/.jnewsrc' --create", slrn,
+	    srv.port, home));
 	ck_assert_int_eq(tui_start(&t, cmd), 0);
 	ck_assert_msg(tui_wait(&t, "News Groups:", WAIT_MS),
 	    "slrn did not show its group list");
 	ck_assert_msg(tui_cursor_to(&t, "->", GROUP, 10, WAIT_MS),
 	    "cannot select " GROUP);
 	ck_assert_int_eq(tui_keys(&t, "Enter"), 0);
-	ck_assert_msg(tui_wait(&t, "Group: " GROUP, WAIT_MS),
-	    GROUP " did not open");
+	ck_assert_msg(
+	    tui_wait(&t, "Group: " GROUP, WAIT_MS), GROUP " did not open");
 	/* Collapsed, the story is one line counting four articles. */
 	ck_assert_msg(tui_wait(&t, "4 " ROOT_SUBJECT, WAIT_MS),
 	    "the story is not one thread of four:\n%s", t.screen);
@@ -263,6 +304,7 @@ threads_suite(void)
 	tcase_add_test(tc, test_threads_tsv);
 	tcase_add_test(tc, test_threads_tree);
 	tcase_add_test(tc, test_rethread);
+	tcase_add_test(tc, test_threads_deep_and_cyclic);
 	tcase_add_test(tc, test_slrn_shows_one_thread);
 	suite_add_tcase(s, tc);
 	return s;
