@@ -10,8 +10,8 @@
  * Keys: the [threading] settings (threshold, window_s, title_weight,
  * body_weight, name_weight, max_terms, df_max) and the weights of
  * thread_tune_set() (number_weight, member_weight, names_share,
- * names_min, lead_words, length_slope, size_bonus, member_max). Built by tests/bench/eval-threads.sh; not part of
- * newsgate.
+ * names_min, lead_words, length_slope, size_bonus, member_max). Built by
+ * tests/bench/eval-threads.sh; not part of newsgate.
  */
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +20,8 @@
 
 #include "common.h"
 #include "thread.h"
+
+#define THREAD_EVAL_BLOCK 10000 /* articles per cost report */
 
 struct kv {
 	const char *key;
@@ -73,7 +75,8 @@ main(int argc, char **argv)
 {
 	struct thread_conf tc;
 	struct kv tune[32];
-	size_t ntune = 0, n = 0, i, marks[] = {10000, 50000, 140000};
+	size_t ntune = 0, n = 0, i;
+	double blk_min = 0, blk_max = 0, blk_first = 0, blk_last = 0;
 	const char *outpath = NULL;
 	FILE *in, *out = stdout;
 	char *line = NULL, *eq;
@@ -99,8 +102,9 @@ main(int argc, char **argv)
 				tune[ntune++].val = strtod(eq + 1, NULL);
 			}
 		} else {
-			fprintf(stderr, "usage: thread_eval [-o PRED] "
-					"[-s key=value]... FILE.jsonl\n");
+			fprintf(stderr,
+			    "usage: thread_eval [-o PRED] "
+			    "[-s key=value]... FILE.jsonl\n");
 			return 2;
 		}
 	}
@@ -129,8 +133,8 @@ main(int argc, char **argv)
 		if (j == NULL)
 			continue;
 		id = json_string_value(json_object_get(j, "id"));
-		if (id == NULL || !str_printf(msgid, sizeof(msgid), "<%s@eval>",
-				      id)) {
+		if (id == NULL ||
+		    !str_printf(msgid, sizeof(msgid), "<%s@eval>", id)) {
 			json_decref(j);
 			continue;
 		}
@@ -139,8 +143,8 @@ main(int argc, char **argv)
 		it.title = json_string_value(json_object_get(j, "title"));
 		it.text = json_string_value(json_object_get(j, "text"));
 		it.text_len = it.text ? strlen(it.text) : 0;
-		it.date = parse_date(
-		    json_string_value(json_object_get(j, "date")));
+		it.date =
+		    parse_date(json_string_value(json_object_get(j, "date")));
 		it.references =
 		    json_string_value(json_object_get(j, "references"));
 		t0 = now_s();
@@ -154,16 +158,24 @@ main(int argc, char **argv)
 		n++;
 		fprintf(out, "%s\t%s\t%.3f\t%s\t%d\n", id, link.root,
 		    link.score,
-		    link.parent ? link.parent
-				: link.nearest ? link.nearest : "-",
+		    link.parent	       ? link.parent
+			: link.nearest ? link.nearest
+				       : "-",
 		    link.how);
-		for (i = 0; i < NG_NELEM(marks); i++)
-			if (n == marks[i]) {
-				fprintf(stderr, "cost at %zu: %.2f us/article\n",
-				    n, t_seg / 2000 * 1e6);
-			}
-		if (n % 10000 == 8000)
+		if (n % THREAD_EVAL_BLOCK == 0) {
+			double us = t_seg / THREAD_EVAL_BLOCK * 1e6;
+
+			thread_stats(t, &st);
+			fprintf(stderr,
+			    "articles %zu to %zu: %.2f us/article, %zu live\n",
+			    n - THREAD_EVAL_BLOCK + 1, n, us, st.live_articles);
+			if (blk_first == 0)
+				blk_first = blk_min = blk_max = us;
+			blk_min = us < blk_min ? us : blk_min;
+			blk_max = us > blk_max ? us : blk_max;
+			blk_last = us;
 			t_seg = 0;
+		}
 		if (n % 1000 == 0) {
 			thread_stats(t, &st);
 			if (st.index_bytes > peak_mem) {
@@ -173,6 +185,12 @@ main(int argc, char **argv)
 		}
 		json_decref(j);
 	}
+	if (blk_first > 0)
+		fprintf(stderr,
+		    "cost per article by block of %d: first %.2f us, last "
+		    "%.2f us (x%.2f), min %.2f, max %.2f (x%.2f)\n",
+		    THREAD_EVAL_BLOCK, blk_first, blk_last,
+		    blk_last / blk_first, blk_min, blk_max, blk_max / blk_min);
 	thread_stats(t, &st);
 	fprintf(stderr,
 	    "articles %zu in %.3f s: %.0f articles/s; live %zu articles in "
@@ -181,8 +199,7 @@ main(int argc, char **argv)
 	    "vocabulary %zu bytes (%.0f per term)\n",
 	    n, t_total, n / (t_total > 0 ? t_total : 1), st.live_articles,
 	    st.live_threads, st.index_bytes,
-	    (double)st.index_bytes /
-		(st.live_articles ? st.live_articles : 1),
+	    (double)st.index_bytes / (st.live_articles ? st.live_articles : 1),
 	    peak_mem, peak_live, (double)peak_mem / (peak_live ? peak_live : 1),
 	    st.terms, st.vocab_bytes,
 	    (double)st.vocab_bytes / (st.terms ? st.terms : 1));
