@@ -63,12 +63,35 @@ struct pipeline *pipeline_new(const struct config *c, struct spool *sp,
 /* Flushes what is staged (see pipeline_flush), then frees. Accepts NULL. */
 void pipeline_free(struct pipeline *p);
 
+/*
+ * Thread in a second thread (when threading is on): the caller's thread
+ * reads, normalises, dedupes and stores while a worker threads the
+ * articles in the same order, so the result is the same as without it.
+ * For bulk imports: an article's result is then known only when it is
+ * stored, so a PIPE_FAILED may concern an article submitted earlier (why
+ * names its Message-ID).
+ */
+void pipeline_parallel(struct pipeline *p);
+
 void pipeline_on_commit(struct pipeline *p, pipeline_commit_fn fn,
     void *arg);
 
 /* A source item (scraped text, JSON Lines). fallback_date: file mtime. */
 enum pipeline_result pipeline_item(struct pipeline *p, const struct item *it,
     time_t fallback_date, struct buf *why);
+
+/*
+ * pipeline_item() in two steps, for a reader in another thread: the first
+ * routes and normalises and reads only the configuration (safe in any
+ * thread while the pipeline is used elsewhere); the second, in the
+ * pipeline's thread, counts, dedupes, threads and stages it, and frees pp.
+ */
+struct pipeline_prep;
+struct pipeline_prep *pipeline_prepare_item(struct pipeline *p,
+    const struct item *it, time_t fallback_date);
+enum pipeline_result pipeline_stage_prepared(struct pipeline *p,
+    struct pipeline_prep *pp, struct buf *why);
+void pipeline_prep_free(struct pipeline_prep *pp);
 
 /*
  * An RFC 5322 / Netnews message. msgid (at least 256 bytes, may be NULL)

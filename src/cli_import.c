@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "cli.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "queue.h"
 #include "source.h"
 #include "watch.h"
 
@@ -175,6 +177,206 @@ collect(const char *path, char ***list, size_t *n, uint64_t *bytes)
 	free(names);
 }
 
+/*
+ * A plain import reads in a second thread: the reader parses the files,
+ * routes and normalises each item (pipeline_prepare_item) and hands the
+ * records over in order; this thread stages them, reports and shows
+ * progress. The result is the same as reading here.
+ */
+#define READER_QUEUE 1024   /* records waiting for this thread */
+#define READER_HANDOVER 32 /* records handed over at once */
+
+enum rec_kind { REC_ITEM, REC_MESSAGE, REC_ERROR, REC_FILE_DONE };
+
+struct rec {
+	struct qnode q; /* first */
+	enum rec_kind kind;
+	struct source_pos pos; /* pos.file: the reader's files[] or file */
+	char *file;	       /* owned when pos.file is not files[] */
+	struct pipeline_prep *prep; /* REC_ITEM */
+	char *data;		    /* REC_MESSAGE: the message;
+				       REC_ERROR: the reason */
+	size_t len;
+	time_t mtime;
+	uint64_t size; /* REC_FILE_DONE: bytes of the file */
+};
+
+struct reader {
+	struct import *im;
+	char **files;
+	size_t nfiles;
+	size_t cur; /* index of the file being read */
+	int fmt;
+	struct queue q;
+	struct qlist pend;
+};
+
+static void
+rec_free(struct rec *r)
+{
+	pipeline_prep_free(r->prep);
+	free(r->data);
+	free(r->file);
+	free(r);
+}
+
+/* A record for pos (NULL: none). */
+static struct rec *
+rec_new(struct reader *rd, enum rec_kind kind, const struct source_pos *pos)
+{
+	struct rec *r = xcalloc(1, sizeof(*r));
+
+	r->kind = kind;
+	if (pos) {
+		r->pos = *pos;
+		if (strcmp(pos->file, rd->files[rd->cur]) == 0)
+			r->pos.file = rd->files[rd->cur];
+		else
+			r->pos.file = r->file = xstrdup(pos->file);
+	}
+	return r;
+}
+
+/* Queue a record (filled: it may be handed over at once); -1 (the
+ * import stops) when this thread closed the queue. */
+static int
+reader_put(struct reader *rd, struct rec *r)
+{
+	struct qnode *n, *next;
+
+	qlist_add(&rd->pend, &r->q);
+	if (rd->pend.n < READER_HANDOVER && r->kind != REC_FILE_DONE)
+		return 0;
+	if (queue_push(&rd->q, &rd->pend) == 0)
+		return 0;
+	for (n = rd->pend.head; n != NULL; n = next) {
+		next = n->next;
+		rec_free((struct rec *)n);
+	}
+	rd->pend = (struct qlist){0};
+	return -1;
+}
+
+static int
+rsink_item(void *arg, const struct source_pos *pos, const struct item *it)
+{
+	struct reader *rd = arg;
+	struct rec *r = rec_new(rd, REC_ITEM, pos);
+
+	r->prep = pipeline_prepare_item(rd->im->pl, it, it->date);
+	return reader_put(rd, r);
+}
+
+static int
+rsink_message(void *arg, const struct source_pos *pos, const char *data,
+    size_t len, time_t mtime)
+{
+	struct reader *rd = arg;
+	struct rec *r = rec_new(rd, REC_MESSAGE, pos);
+
+	r->data = xmalloc(len + 1);
+	memcpy(r->data, data, len);
+	r->data[len] = '\0';
+	r->len = len;
+	r->mtime = mtime;
+	return reader_put(rd, r);
+}
+
+static void
+rsink_error(void *arg, const struct source_pos *pos, const char *reason)
+{
+	struct reader *rd = arg;
+	struct rec *r = rec_new(rd, REC_ERROR, pos);
+
+	r->data = xstrdup(reason);
+	(void)reader_put(rd, r);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct source_sink sink = {rsink_item, rsink_message, rsink_error,
+	    rd};
+	struct rec *r;
+	struct stat sb;
+
+	pthread_setname_np(pthread_self(), "newsgate-read");
+	for (rd->cur = 0; rd->cur < rd->nfiles; rd->cur++) {
+		if (source_read_file(rd->files[rd->cur],
+			(enum source_format)rd->fmt, &sink) == -1)
+			break;
+		r = rec_new(rd, REC_FILE_DONE, NULL);
+		if (strcmp(rd->files[rd->cur], "-") != 0 &&
+		    stat(rd->files[rd->cur], &sb) == 0)
+			r->size = (uint64_t)sb.st_size;
+		if (reader_put(rd, r) == -1)
+			break;
+	}
+	(void)queue_push(&rd->q, &rd->pend);
+	queue_close(&rd->q);
+	return NULL;
+}
+
+/* One record, in this thread. */
+static void
+import_rec(struct import *im, struct rec *r)
+{
+	struct buf why = BUF_INIT(4096);
+
+	switch (r->kind) {
+	case REC_ITEM:
+		(void)handle(im, &r->pos,
+		    pipeline_stage_prepared(im->pl, r->prep, &why), &why);
+		r->prep = NULL;
+		break;
+	case REC_MESSAGE:
+		(void)sink_message(im, &r->pos, r->data, r->len, r->mtime);
+		break;
+	case REC_ERROR:
+		sink_error(im, &r->pos, r->data);
+		break;
+	case REC_FILE_DONE:
+		im->done_bytes += r->size;
+		break;
+	}
+	buf_free(&why);
+}
+
+/* Read files with the reader thread; stops early when the spool fails.
+ * Returns -1 when the thread cannot start (then nothing was read). */
+static int
+import_files(struct import *im, char **files, size_t nfiles, int fmt)
+{
+	struct reader rd = {0};
+	struct qnode *n, *next;
+	struct qlist l;
+	pthread_t th;
+
+	rd.im = im;
+	rd.files = files;
+	rd.nfiles = nfiles;
+	rd.fmt = fmt;
+	queue_init(&rd.q, READER_QUEUE);
+	if (pthread_create(&th, NULL, reader_main, &rd) != 0) {
+		queue_fini(&rd.q);
+		return -1;
+	}
+	while (queue_pop_all(&rd.q, &l, true) > 0)
+		for (n = l.head; n != NULL; n = next) {
+			next = n->next;
+			if (!im->failed) {
+				import_rec(im, (struct rec *)n);
+				if (im->failed)
+					queue_close(&rd.q);
+			}
+			rec_free((struct rec *)n);
+		}
+	pthread_join(th, NULL);
+	queue_fini(&rd.q);
+	return 0;
+}
+
 /* --watch: one dropped file through the same sink as a plain import. */
 static enum watch_verdict
 watch_import(void *arg, struct watch_file *f)
@@ -302,11 +504,14 @@ cli_import(int argc, char **argv)
 		config_fini(&c);
 		return rc;
 	}
+	/* Threading overlaps reading and storing (same result). */
+	pipeline_parallel(im.pl);
 	for (i = optind; i < (size_t)argc; i++)
 		collect(argv[i], &files, &nfiles, &total);
 	progress_start(&im.prog, "import", total);
 	sink.arg = &im;
-	for (i = 0; i < nfiles && !im.failed; i++) {
+	for (i = import_files(&im, files, nfiles, fmt) == 0 ? nfiles : 0;
+	     i < nfiles && !im.failed; i++) {
 		struct stat sb;
 
 		if (source_read_file(files[i], (enum source_format)fmt,

@@ -7,10 +7,15 @@
  * the reason), never lets an article past without a valid Message-ID,
  * From, Subject, Date and Newsgroups.
  */
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
 #include "common.h"
 #include "article.h"
 #include "normalise.h"
 #include "pipeline.h"
+#include "queue.h"
 #include "route.h"
 #include "thread.h"
 
@@ -18,6 +23,32 @@
  * it), and how often a long import saves it. */
 #define PIPELINE_THREAD_STATE "threads.state"
 #define PIPELINE_THREAD_SAVE_MS 10000
+
+/* Articles handed to the threading worker and not yet stored: the
+ * queue is short, so that a flush waits little for the worker. */
+#define PIPELINE_INFLIGHT 256
+#define PIPELINE_INFLIGHT_BUCKETS 1024 /* in-flight Message-ID index */
+#define PIPELINE_HANDOVER 32	       /* jobs handed over at once */
+#define PIPELINE_KICK 1000	       /* stored articles between early syncs */
+
+/*
+ * An article between dedupe and the spool, in parallel mode: the main
+ * thread fills it, the worker threads it (thread_add, References), the
+ * main thread stores it. Owns everything it points to.
+ */
+struct job {
+	struct qnode q;	   /* first: in the in or out queue */
+	struct job *hnext; /* in the in-flight Message-ID bucket */
+	struct article *a;
+	char *msgid;	   /* a's Message-ID (dedupe of in-flight ones) */
+	char *title;
+	char *text;
+	uint64_t fp;
+	bool no_similar;
+	bool threaded; /* set by the worker: linked by similarity */
+	size_t ngroups;
+	char groups[SPOOL_XPOST_MAX][SPOOL_GROUP_MAX + 1];
+};
 
 /* Message-IDs staged in the current batch, reported at commit. */
 struct staged {
@@ -45,6 +76,28 @@ struct pipeline {
 	uint64_t thr_saved_ms;	/* now_ms() of the last save */
 	/* Group names parsed from a Newsgroups header (scratch). */
 	char names[SPOOL_XPOST_MAX][SPOOL_GROUP_MAX + 1];
+	/*
+	 * Parallel mode (pipeline_parallel): a worker thread does the
+	 * threading while this thread dedupes and stores. Only the worker
+	 * touches thr while jobs are in flight.
+	 */
+	bool parallel;
+	pthread_t worker;
+	struct queue in;    /* jobs to thread, in order (bounded) */
+	struct queue out;   /* jobs threaded, in the same order */
+	struct qlist pend;  /* submitted, not yet handed over */
+	size_t ninflight;   /* submitted and not yet stored */
+	struct job *inflight[PIPELINE_INFLIGHT_BUCKETS];
+	/* Early writeback: a thread that syncs the file system while the
+	 * batch is still being written, so that its commit waits less. */
+	pthread_t flusher;
+	struct queue kicks; /* one element: a sync is wanted */
+	struct qnode kick;
+	bool flusher_up;
+	int fsfd;	    /* the spool directory, for syncfs */
+	size_t since_kick;
+	bool store_failed;  /* a stored job failed: why in store_why */
+	struct buf store_why;
 };
 
 struct pipeline *
@@ -121,6 +174,9 @@ staged_clear(struct pipeline *p)
 	p->nfps = 0;
 }
 
+static void pipeline_collect(struct pipeline *p, bool wait);
+static void pipeline_parallel_end(struct pipeline *p);
+
 void
 pipeline_free(struct pipeline *p)
 {
@@ -128,6 +184,7 @@ pipeline_free(struct pipeline *p)
 		return;
 	if (pipeline_flush(p) == -1)
 		log_warn("pipeline: final commit");
+	pipeline_parallel_end(p);
 	thread_state_save(p);
 	thread_free(p->thr);
 	staged_clear(p);
@@ -155,6 +212,9 @@ pipeline_flush(struct pipeline *p)
 {
 	size_t i;
 
+	/* Parallel mode: every article submitted is stored first. */
+	if (p->parallel)
+		pipeline_collect(p, true);
 	if (spool_pending(p->sp) == 0 && p->nstaged == 0)
 		return 0;
 	if (spool_flush(p->sp) == -1) {
@@ -250,9 +310,11 @@ set_newsgroups(struct article *a, const char **groups, size_t n)
  * Threading of one article: an article with References keeps them (and
  * joins its parent's thread); any other gets References to its most
  * similar earlier article, and X-Newsgate-Thread naming the thread root
- * and the score, so a reader can see why (docs/threading.md).
+ * and the score, so a reader can see why (docs/threading.md). Returns
+ * whether it linked the article by similarity. Touches only p->thr and
+ * p->thr_dirty (the worker calls it in parallel mode).
  */
-static void
+static bool
 pipeline_thread(struct pipeline *p, struct article *a, const char *title,
     const char *text, bool no_similar)
 {
@@ -261,9 +323,10 @@ pipeline_thread(struct pipeline *p, struct article *a, const char *title,
 	struct buf refs = BUF_INIT(THREAD_REFS_OCTETS + 1024);
 	struct buf hdr = BUF_INIT(2048);
 	const char *d;
+	bool linked = false;
 
 	if (p->thr == NULL)
-		return;
+		return false;
 	it.msgid = article_get(a, "Message-ID");
 	it.title = title;
 	it.text = text;
@@ -274,7 +337,7 @@ pipeline_thread(struct pipeline *p, struct article *a, const char *title,
 	it.references = article_get(a, "References");
 	it.no_similar = no_similar;
 	if (thread_add(p->thr, &it, &l) == -1)
-		return;
+		return false;
 	p->thr_dirty = true;
 	if (l.how == THREAD_SIMILAR &&
 	    thread_references(p->thr, l.parent, &refs) == 0 && !refs.err) {
@@ -282,43 +345,54 @@ pipeline_thread(struct pipeline *p, struct article *a, const char *title,
 		if (!hdr.err) {
 			article_set(a, "References", buf_cstr(&refs));
 			article_set(a, "X-Newsgate-Thread", buf_cstr(&hdr));
-			p->st.threaded++;
+			linked = true;
 		}
 	}
 	buf_free(&refs);
 	buf_free(&hdr);
+	return linked;
 }
 
-/* Dedupe, thread, stage. a is consumed. */
-static enum pipeline_result
-pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
-    size_t ngroups, bool content_dedupe, bool no_similar, const char *title,
-    const char *text, struct buf *why, char *msgid_out)
+/* Is this Message-ID or content already stored, staged or in flight? */
+static bool
+pipeline_is_duplicate(struct pipeline *p, const char *msgid, uint64_t fp,
+    bool content_dedupe, struct buf *why)
 {
-	const char *msgid = article_get(a, "Message-ID");
-	uint64_t nums[SPOOL_XPOST_MAX], fp;
-	struct buf xref = BUF_INIT(SIZE_MAX);
-	struct staged *s;
-	size_t i;
+	struct job *j;
 
-	if (msgid_out)
-		(void)str_copy(msgid_out, 256, msgid);
 	if (spool_has_msgid(p->sp, msgid)) {
 		buf_printf(why, "Duplicate Message-ID %s", msgid);
-		article_free(a);
-		p->st.duplicates++;
-		return PIPE_DUPLICATE;
+		return true;
 	}
-	fp = article_fingerprint(a);
+	for (j = p->inflight[hash64(msgid, strlen(msgid), 0) %
+		 PIPELINE_INFLIGHT_BUCKETS];
+	     j != NULL; j = j->hnext)
+		if (strcmp(j->msgid, msgid) == 0) {
+			buf_printf(why, "Duplicate Message-ID %s", msgid);
+			return true;
+		}
 	if (content_dedupe &&
 	    (spool_has_fingerprint(p->sp, fp) || fp_seen(p, fp, false))) {
 		buf_printf(why, "Duplicate content (same title and text as "
 				"an article already stored)");
-		article_free(a);
-		p->st.duplicates++;
-		return PIPE_DUPLICATE;
+		return true;
 	}
-	pipeline_thread(p, a, title, text, no_similar);
+	return false;
+}
+
+/* Store a deduped, threaded article; commit when the batch is full
+ * (unless in parallel mode, where pipeline_submit decides). a is
+ * consumed. */
+static enum pipeline_result
+pipeline_store(struct pipeline *p, struct article *a, const char **groups,
+    size_t ngroups, uint64_t fp, struct buf *why)
+{
+	const char *msgid = article_get(a, "Message-ID");
+	uint64_t nums[SPOOL_XPOST_MAX];
+	struct buf xref = BUF_INIT(SIZE_MAX);
+	struct staged *s;
+	size_t i;
+
 	if (spool_add(p->sp, a, groups, ngroups, fp, nums) == -1) {
 		if (errno == EEXIST) {
 			buf_printf(why, "Duplicate Message-ID %s", msgid);
@@ -326,7 +400,8 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 			p->st.duplicates++;
 			return PIPE_DUPLICATE;
 		}
-		buf_printf(why, "cannot store article: %s", strerror(errno));
+		buf_printf(why, "cannot store article %s: %s", msgid,
+		    strerror(errno));
 		article_free(a);
 		return PIPE_FAILED;
 	}
@@ -340,14 +415,15 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 		    sizeof(*p->staged));
 	}
 	s = &p->staged[p->nstaged++];
-	s->msgid = xstrdup(article_get(a, "Message-ID"));
+	s->msgid = xstrdup(msgid);
 	s->xref = buf_steal(&xref);
 	article_free(a);
 	p->st.staged++;
 	if (p->nstaged == 1)
 		p->batch_start_ms = now_ms();
-	if (p->nstaged >= PIPELINE_BATCH ||
-	    now_ms() - p->batch_start_ms >= PIPELINE_BATCH_MS) {
+	if (!p->parallel && (p->nstaged >= PIPELINE_BATCH ||
+				now_ms() - p->batch_start_ms >=
+				    PIPELINE_BATCH_MS)) {
 		if (pipeline_flush(p) == -1) {
 			buf_printf(why, "commit failed: %s", strerror(errno));
 			return PIPE_FAILED;
@@ -356,36 +432,332 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 	return PIPE_STAGED;
 }
 
-enum pipeline_result
-pipeline_item(struct pipeline *p, const struct item *it, time_t fallback,
-    struct buf *why)
+/* --- parallel mode ---------------------------------------------------- */
+
+static void
+job_free(struct job *j)
+{
+	article_free(j->a);
+	free(j->msgid);
+	free(j->title);
+	free(j->text);
+	free(j);
+}
+
+static void *
+pipeline_worker(void *arg)
+{
+	struct pipeline *p = arg;
+	struct qlist l;
+	struct qnode *n;
+
+	pthread_setname_np(pthread_self(), "newsgate-thread");
+	while (queue_pop_all(&p->in, &l, true) > 0) {
+		for (n = l.head; n != NULL; n = n->next) {
+			struct job *j = (struct job *)n;
+
+			j->threaded = pipeline_thread(
+			    p, j->a, j->title, j->text, j->no_similar);
+		}
+		(void)queue_push(&p->out, &l);
+	}
+	return NULL;
+}
+
+static void *
+pipeline_flusher(void *arg)
+{
+	struct pipeline *p = arg;
+	struct qlist l;
+
+	pthread_setname_np(pthread_self(), "newsgate-sync");
+	while (queue_pop_all(&p->kicks, &l, true) > 0)
+		(void)syncfs(p->fsfd);
+	return NULL;
+}
+
+/* Ask the flusher for a sync of the file system, unless one is queued. */
+static void
+pipeline_kick(struct pipeline *p)
+{
+	struct qlist l = {0};
+
+	if (!p->flusher_up || ++p->since_kick < PIPELINE_KICK)
+		return;
+	p->since_kick = 0;
+	pthread_mutex_lock(&p->kicks.mu);
+	if (p->kicks.items.n == 0) {
+		pthread_mutex_unlock(&p->kicks.mu);
+		qlist_add(&l, &p->kick);
+		(void)queue_push(&p->kicks, &l);
+	} else
+		pthread_mutex_unlock(&p->kicks.mu);
+}
+
+/* Unlink a job from the in-flight Message-ID index. */
+static void
+inflight_remove(struct pipeline *p, struct job *j)
+{
+	struct job **pp = &p->inflight[hash64(j->msgid, strlen(j->msgid), 0) %
+	    PIPELINE_INFLIGHT_BUCKETS];
+
+	while (*pp != j)
+		pp = &(*pp)->hnext;
+	*pp = j->hnext;
+}
+
+/* Store one job the worker finished. A failure is kept in store_why for
+ * the caller to report. */
+static void
+pipeline_store_job(struct pipeline *p, struct job *j, struct buf *why)
 {
 	const char *groups[SPOOL_XPOST_MAX];
-	struct article *a;
-	size_t n;
+	size_t k;
 
+	inflight_remove(p, j);
+	p->ninflight--;
+	for (k = 0; k < j->ngroups; k++)
+		groups[k] = j->groups[k];
+	if (j->threaded)
+		p->st.threaded++;
+	buf_reset(why);
+	switch (pipeline_store(p, j->a, groups, j->ngroups, j->fp, why)) {
+	case PIPE_STAGED:
+	case PIPE_DUPLICATE:
+		break;
+	default:
+		if (!p->store_failed) {
+			buf_reset(&p->store_why);
+			buf_puts(&p->store_why, buf_cstr(why));
+		}
+		p->store_failed = true;
+		break;
+	}
+	j->a = NULL;
+	job_free(j);
+	pipeline_kick(p);
+}
+
+/* Store the jobs the worker finished; with wait, until none is in
+ * flight. */
+static void
+pipeline_collect(struct pipeline *p, bool wait)
+{
+	struct buf why = BUF_INIT(4096);
+	struct qnode *n, *next;
+	struct qlist l;
+
+	if (wait)
+		(void)queue_push(&p->in, &p->pend);
+	while (p->ninflight > 0 && queue_pop_all(&p->out, &l, wait) > 0)
+		for (n = l.head; n != NULL; n = next) {
+			next = n->next;
+			pipeline_store_job(p, (struct job *)n, &why);
+		}
+	buf_free(&why);
+}
+
+/* Hand a deduped article to the worker, then store what it finished. */
+static enum pipeline_result
+pipeline_submit(struct pipeline *p, struct article *a, const char **groups,
+    size_t ngroups, uint64_t fp, bool no_similar, const char *title,
+    const char *text, struct buf *why)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	size_t k, b;
+
+	j->a = a;
+	j->msgid = xstrdup(article_get(a, "Message-ID"));
+	j->title = xstrdup(title ? title : "");
+	j->text = xstrdup(text ? text : "");
+	j->fp = fp;
+	j->no_similar = no_similar;
+	j->ngroups = ngroups;
+	for (k = 0; k < ngroups; k++)
+		(void)str_copy(j->groups[k], sizeof(j->groups[k]), groups[k]);
+	b = hash64(j->msgid, strlen(j->msgid), 0) % PIPELINE_INFLIGHT_BUCKETS;
+	j->hnext = p->inflight[b];
+	p->inflight[b] = j;
+	fp_seen(p, fp, true);
+	p->ninflight++;
+	qlist_add(&p->pend, &j->q);
+	if (p->pend.n >= PIPELINE_HANDOVER) {
+		(void)queue_push(&p->in, &p->pend);
+		pipeline_collect(p, false);
+	}
+	if (p->nstaged + p->ninflight >= PIPELINE_BATCH ||
+	    (p->nstaged > 0 &&
+		now_ms() - p->batch_start_ms >= PIPELINE_BATCH_MS)) {
+		if (pipeline_flush(p) == -1 && !p->store_failed) {
+			buf_printf(why, "commit failed: %s", strerror(errno));
+			return PIPE_FAILED;
+		}
+	}
+	if (p->store_failed) {
+		buf_puts(why, buf_cstr(&p->store_why));
+		return PIPE_FAILED;
+	}
+	return PIPE_STAGED;
+}
+
+void
+pipeline_parallel(struct pipeline *p)
+{
+	if (p->parallel || p->thr == NULL)
+		return;
+	queue_init(&p->in, PIPELINE_INFLIGHT);
+	queue_init(&p->out, 0);
+	queue_init(&p->kicks, 0);
+	buf_init(&p->store_why, 4096);
+	if (pthread_create(&p->worker, NULL, pipeline_worker, p) != 0) {
+		log_warn("pipeline: cannot start the threading worker");
+		queue_fini(&p->in);
+		queue_fini(&p->out);
+		queue_fini(&p->kicks);
+		return;
+	}
+	p->parallel = true;
+	p->fsfd = open(spool_dir(p->sp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->fsfd != -1 &&
+	    pthread_create(&p->flusher, NULL, pipeline_flusher, p) == 0)
+		p->flusher_up = true;
+}
+
+/* Stop the worker (after pipeline_flush: nothing in flight). */
+static void
+pipeline_parallel_end(struct pipeline *p)
+{
+	if (!p->parallel)
+		return;
+	queue_close(&p->in);
+	queue_close(&p->kicks);
+	pthread_join(p->worker, NULL);
+	if (p->flusher_up)
+		pthread_join(p->flusher, NULL);
+	if (p->fsfd != -1)
+		close(p->fsfd);
+	queue_fini(&p->in);
+	queue_fini(&p->out);
+	queue_fini(&p->kicks);
+	buf_free(&p->store_why);
+	p->parallel = false;
+	p->flusher_up = false;
+}
+
+/* Dedupe, thread, stage. a is consumed. */
+static enum pipeline_result
+pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
+    size_t ngroups, bool content_dedupe, bool no_similar, const char *title,
+    const char *text, struct buf *why, char *msgid_out)
+{
+	const char *msgid = article_get(a, "Message-ID");
+	uint64_t fp = article_fingerprint(a);
+
+	if (msgid_out)
+		(void)str_copy(msgid_out, 256, msgid);
+	if (pipeline_is_duplicate(p, msgid, fp, content_dedupe, why)) {
+		article_free(a);
+		p->st.duplicates++;
+		return PIPE_DUPLICATE;
+	}
+	if (p->parallel)
+		return pipeline_submit(
+		    p, a, groups, ngroups, fp, no_similar, title, text, why);
+	if (pipeline_thread(p, a, title, text, no_similar))
+		p->st.threaded++;
+	return pipeline_store(p, a, groups, ngroups, fp, why);
+}
+
+/* A routed, normalised item, made ready off the main thread. */
+struct pipeline_prep {
+	enum pipeline_result res; /* PIPE_STAGED: ready to stage */
+	struct buf why;		  /* the reason, when refused */
+	struct article *a;
+	const char *groups[SPOOL_XPOST_MAX]; /* the configuration's names */
+	size_t ngroups;
+	bool content_dedupe;
+	char *title, *text;
+};
+
+struct pipeline_prep *
+pipeline_prepare_item(struct pipeline *p, const struct item *it,
+    time_t fallback)
+{
+	struct pipeline_prep *pp = xcalloc(1, sizeof(*pp));
+
+	buf_init(&pp->why, 4096);
+	pp->res = PIPE_STAGED;
 	if (p->force_group) {
-		groups[0] = p->force_group;
-		n = 1;
-	} else if ((n = route_item(p->c, it, groups,
+		pp->groups[0] = p->force_group;
+		pp->ngroups = 1;
+	} else if ((pp->ngroups = route_item(p->c, it, pp->groups,
 			SPOOL_XPOST_MAX)) == 0) {
-		buf_printf(why, "unrouted: no group's rules match \"%.60s\"",
+		buf_printf(&pp->why,
+		    "unrouted: no group's rules match \"%.60s\"",
 		    it->title ? it->title : "");
-		p->st.unrouted++;
-		return PIPE_UNROUTED;
+		pp->res = PIPE_UNROUTED;
+		return pp;
 	}
-	if ((a = normalise_item(it, p->c->hostname, fallback, why)) == NULL) {
-		p->st.rejected++;
-		return PIPE_REJECTED;
+	if ((pp->a = normalise_item(it, p->c->hostname, fallback,
+		 &pp->why)) == NULL) {
+		pp->res = PIPE_REJECTED;
+		return pp;
 	}
-	set_newsgroups(a, groups, n);
+	set_newsgroups(pp->a, pp->groups, pp->ngroups);
 	/*
 	 * Content dedupe needs text: a bare headline is no evidence of the
 	 * same article (outlets run one wire headline over their own text,
 	 * and the headline corpus holds thousands of such pairs).
 	 */
-	return pipeline_stage(p, a, groups, n, it->text && *it->text, false,
-	    it->title, it->text ? it->text : "", why, NULL);
+	pp->content_dedupe = it->text && *it->text;
+	pp->title = xstrdup(it->title ? it->title : "");
+	pp->text = xstrdup(it->text ? it->text : "");
+	return pp;
+}
+
+void
+pipeline_prep_free(struct pipeline_prep *pp)
+{
+	if (pp == NULL)
+		return;
+	article_free(pp->a);
+	buf_free(&pp->why);
+	free(pp->title);
+	free(pp->text);
+	free(pp);
+}
+
+enum pipeline_result
+pipeline_stage_prepared(
+    struct pipeline *p, struct pipeline_prep *pp, struct buf *why)
+{
+	enum pipeline_result r = pp->res;
+
+	switch (r) {
+	case PIPE_STAGED:
+		r = pipeline_stage(p, pp->a, pp->groups, pp->ngroups,
+		    pp->content_dedupe, false, pp->title, pp->text, why, NULL);
+		pp->a = NULL;
+		break;
+	case PIPE_UNROUTED:
+		p->st.unrouted++;
+		buf_puts(why, buf_cstr(&pp->why));
+		break;
+	default:
+		p->st.rejected++;
+		buf_puts(why, buf_cstr(&pp->why));
+		break;
+	}
+	pipeline_prep_free(pp);
+	return r;
+}
+
+enum pipeline_result
+pipeline_item(struct pipeline *p, const struct item *it, time_t fallback,
+    struct buf *why)
+{
+	return pipeline_stage_prepared(
+	    p, pipeline_prepare_item(p, it, fallback), why);
 }
 
 /* Reject with a reason: frees a. */
