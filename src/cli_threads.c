@@ -487,7 +487,6 @@ struct rethread {
 	struct threader *thr;
 	const struct config *c;
 	const struct thread_conf *tc;
-	bool dry;
 	struct progress prog;
 	uint64_t total;	     /* history entries to look at */
 	struct buf art;	     /* scratch: the article */
@@ -519,11 +518,8 @@ rethread_links(struct rethread *r, const struct thread_link *l, const char *own,
 			buf_reset(refs);
 			buf_reset(hdr);
 		}
-	} else if (l->how == THREAD_REFS && own != NULL) {
-		buf_reset(refs);
+	} else if (l->how == THREAD_REFS && own != NULL)
 		buf_puts(refs, own);
-	} else
-		buf_reset(refs);
 }
 
 static void
@@ -722,7 +718,6 @@ rethread_run(const struct config *c, struct thread_conf *tc, bool dry)
 		return 1;
 	r.c = c;
 	r.tc = tc;
-	r.dry = dry;
 	r.thr = thread_new(tc);
 	buf_init(&r.art, THREADS_ARTICLE_MAX);
 	progress_start(&r.prog, "rethread", 0);
