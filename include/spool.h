@@ -130,6 +130,48 @@ int spool_private_replace(struct spool *sp, const char *name, const void *data,
 int spool_private_read(struct spool *sp, const char *name, struct buf *out)
     __attribute__((warn_unused_result));
 
+/* --- rewriting thread headers ---------------------------------------- */
+
+/*
+ * One article whose References and X-Newsgate-Thread are to be replaced
+ * (`newsgate rethread`). The article is named by msgid, or when that is
+ * NULL by group and num; every copy of a crosspost changes.
+ */
+struct spool_relink {
+	const char *msgid; /* "<...>", or NULL */
+	const char *group; /* with num, when msgid is NULL */
+	uint64_t num;
+	const char *references; /* new References; NULL or "": none */
+	const char *thread;	/* new X-Newsgate-Thread; NULL or "": none */
+};
+
+struct spool_relink_stats {
+	size_t rewritten; /* articles whose files changed */
+	size_t unchanged; /* already as asked */
+	size_t missing;	  /* not in the spool (expired, never stored) */
+	size_t refused;	  /* References of their own (no
+			     X-Newsgate-Thread): never changed */
+};
+
+typedef void (*spool_progress_fn)(void *arg, size_t done, size_t total);
+
+/*
+ * Replace the thread headers of n articles, in batches of at most
+ * SPOOL_BATCH_MAX, each under the writer lock and atomic for readers: an
+ * article file is replaced by rename (in every group at once, one file
+ * again), then each group's .overview (References, Bytes) and its index.
+ * The new fields are rendered as import renders them, before the Lines
+ * and Xref the spool set; body, numbers, Xref and Lines never change.
+ * Articles with References but no X-Newsgate-Thread are never touched.
+ * A crash is finished by the next writer (the journal is a redo log;
+ * docs/spool.md). Values must hold no TAB, CR or LF and at most 4096
+ * octets (EINVAL). progress (may be NULL) is called after each batch.
+ * Returns 0, or -1 with errno.
+ */
+int spool_relink(struct spool *sp, const struct spool_relink *req, size_t n,
+    struct spool_relink_stats *stats, spool_progress_fn progress, void *arg)
+    __attribute__((warn_unused_result));
+
 /* --- reading ----------------------------------------------------------- */
 
 /* Is this Message-ID in history (committed or staged)? */

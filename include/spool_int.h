@@ -1,8 +1,8 @@
 /*
  * spool_int.h - private to the spool module (spool.c, spool_over.c,
- * spool_write.c, spool_check.c). Nothing outside src/spool*.c includes
- * this. The on-disk formats are in docs/spool.md and summarised at the top
- * of spool.c.
+ * spool_write.c, spool_check.c, spool_rethread.c). Nothing outside
+ * src/spool*.c includes this. The on-disk formats are in docs/spool.md
+ * and summarised at the top of spool.c.
  */
 #ifndef NG_SPOOL_INT_H
 #define NG_SPOOL_INT_H
@@ -14,6 +14,7 @@
 
 #define SPOOL_PATH_MAX 512 /* relative paths under the spool dir */
 #define SPOOL_TXN_MAGIC "newsgate-txn 1"
+#define SPOOL_RW_MAGIC "newsgate-rewrite 1"
 #define SPOOL_ACTIVE "data/active"
 #define SPOOL_ACTIVE_TMP "data/active.tmp"
 #define SPOOL_TIMES "data/active.times"
@@ -160,6 +161,18 @@ int spool_index_verify(struct spool *sp, const char *group, uint64_t ov_size,
     uint64_t *idx_size) NG_NODISCARD;
 int spool_index_build(struct spool *sp, const char *group, const char *data,
     size_t len, struct buf *out) NG_NODISCARD;
+
+/* spool_rethread.c */
+struct rw_ent;
+int spool_loc_next(const char **p, char *group, uint64_t *num) NG_NODISCARD;
+bool spool_rewrite_journal(const char *text, size_t len);
+int spool_rewrite_parse(
+    char *text, struct rw_ent **out, size_t *nout) NG_NODISCARD;
+int spool_rewrite_recover(struct spool *sp, char *text) NG_NODISCARD;
+/* Each copy named by a rewrite journal, through cb. */
+typedef void (*spool_rewrite_fn)(void *arg, const char *group, uint64_t num);
+int spool_rewrite_copies(
+    char *text, spool_rewrite_fn cb, void *arg) NG_NODISCARD;
 
 /* spool_write.c */
 int spool_lock(struct spool *sp) NG_NODISCARD;

@@ -9,9 +9,12 @@
  * same definition as `newsgate stats`. Inside a thread an article hangs
  * under the last of its References that is in the group.
  *
- * Reads through spool.h only. rethread writes nothing but the threading
- * state (spool_private_replace()) until the spool can rewrite an
- * article's References in place; it says how many links would change.
+ * Reads through spool.h only. rethread saves the threading state
+ * (spool_private_replace()) and then has the spool rewrite the
+ * References and X-Newsgate-Thread of every article whose link changed
+ * (spool_relink(): atomic, numbers unchanged); only articles carrying
+ * X-Newsgate-Thread, or no References at all, are ever changed. With
+ * --dry-run it only says how many links would change.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -20,6 +23,7 @@
 #include "common.h"
 #include "article.h"
 #include "cli.h"
+#include "progress.h"
 #include "spool.h"
 #include "thread.h"
 
@@ -471,20 +475,36 @@ cli_threads(int argc, char **argv)
 
 /* --- rethread ---------------------------------------------------------- */
 
+/* New thread headers of one article (NULL: none). */
+struct rchange {
+	char *msgid; /* owned */
+	char *refs;  /* owned */
+	char *thr;   /* owned */
+};
+
 struct rethread {
 	struct spool *sp;
 	struct threader *thr;
-	struct buf art;	 /* scratch: the article */
-	uint64_t seen;	 /* history entries looked at */
-	uint64_t done;	 /* articles threaded */
-	uint64_t same;	 /* links unchanged */
-	uint64_t moved;	 /* linked before and now, to another parent */
-	uint64_t gained; /* linked now, not before */
-	uint64_t lost;	 /* linked before, not now */
+	const struct config *c;
+	const struct thread_conf *tc;
+	struct progress prog;
+	uint64_t total;	     /* history entries to look at */
+	struct buf art;	     /* scratch: the article */
+	uint64_t seen;	     /* history entries looked at */
+	uint64_t done;	     /* articles threaded */
+	uint64_t same;	     /* links unchanged */
+	uint64_t moved;	     /* linked before and now, to another parent */
+	uint64_t gained;     /* linked now, not before */
+	uint64_t lost;	     /* linked before, not now */
+	struct rchange *chg; /* articles whose thread headers change */
+	size_t nchg, capchg;
 };
 
-/* The References the article would have now (its own when it carries
- * them), and the X-Newsgate-Thread header, into refs and hdr. */
+/*
+ * The References and X-Newsgate-Thread the article would have now, into
+ * refs and hdr: exactly what import writes (pipeline.c pipeline_thread,
+ * with its bounds), or its own References when it carries them.
+ */
 static void
 rethread_links(struct rethread *r, const struct thread_link *l, const char *own,
     struct buf *refs, struct buf *hdr)
@@ -492,9 +512,13 @@ rethread_links(struct rethread *r, const struct thread_link *l, const char *own,
 	buf_reset(refs);
 	buf_reset(hdr);
 	if (l->how == THREAD_SIMILAR &&
-	    thread_references(r->thr, l->parent, refs) == 0)
+	    thread_references(r->thr, l->parent, refs) == 0 && !refs->err) {
 		buf_printf(hdr, "%s score=%.2f", l->root, l->score);
-	else if (l->how == THREAD_REFS && own != NULL)
+		if (hdr->err) {
+			buf_reset(refs);
+			buf_reset(hdr);
+		}
+	} else if (l->how == THREAD_REFS && own != NULL)
 		buf_puts(refs, own);
 }
 
@@ -517,14 +541,56 @@ rethread_count(struct rethread *r, const char *old_refs, bool old_linked,
 		r->moved++;
 }
 
+/*
+ * Was the article posted to this server? cmd_post.c sets Injection-Info
+ * to our hostname first; import does not thread such a post by
+ * similarity unless [threading] posts is on, and neither does rethread.
+ */
+static bool
+rethread_posted_here(const struct article *a, const char *host)
+{
+	const char *v = article_get(a, "Injection-Info");
+	size_t n;
+
+	if (v == NULL || host == NULL)
+		return false;
+	n = strcspn(v, "; \t");
+	return n == strlen(host) && strncasecmp(v, host, n) == 0;
+}
+
+/* Remember an article whose thread headers must change. */
+static void
+rethread_change(struct rethread *r, const char *msgid, const struct buf *refs,
+    const struct buf *hdr)
+{
+	struct rchange *c;
+
+	if (r->nchg == r->capchg) {
+		r->capchg = r->capchg ? 2 * r->capchg : 256;
+		r->chg = xreallocarray(r->chg, r->capchg, sizeof(*r->chg));
+	}
+	c = &r->chg[r->nchg++];
+	c->msgid = xstrdup(msgid);
+	c->refs = refs->len ? xstrndup(refs->data, refs->len) : NULL;
+	c->thr = hdr->len ? xstrndup(hdr->data, hdr->len) : NULL;
+}
+
+static bool
+rethread_same(const char *old, const struct buf *now)
+{
+	return strcmp(old ? old : "", now->len ? now->data : "") == 0;
+}
+
 /* Thread one stored article as import did. */
 static void
 rethread_article(struct rethread *r, const char *msgid, const struct article *a)
 {
-	struct buf subj = BUF_INIT(SIZE_MAX), refs = BUF_INIT(SIZE_MAX);
-	struct buf hdr = BUF_INIT(SIZE_MAX);
+	struct buf subj = BUF_INIT(SIZE_MAX);
+	struct buf refs = BUF_INIT(THREAD_REFS_OCTETS + 1024);
+	struct buf hdr = BUF_INIT(2048);
 	const char *s, *old_refs = article_get(a, "References");
-	bool ours = article_get(a, "X-Newsgate-Thread") != NULL;
+	const char *old_thr = article_get(a, "X-Newsgate-Thread");
+	bool ours = old_thr != NULL;
 	struct thread_item it;
 	struct thread_link l;
 
@@ -540,10 +606,17 @@ rethread_article(struct rethread *r, const char *msgid, const struct article *a)
 		it.date = 0;
 	/* References we wrote are recomputed; anyone else's are kept. */
 	it.references = ours ? NULL : old_refs;
+	it.no_similar =
+	    !r->tc->posts && rethread_posted_here(a, r->c->hostname);
 	if (thread_add(r->thr, &it, &l) == 0) {
 		r->done++;
 		rethread_links(r, &l, it.references, &refs, &hdr);
 		rethread_count(r, old_refs, ours, &refs, &hdr);
+		/* Only headers we added may change (old_refs NULL or ours). */
+		if (it.references == NULL &&
+		    (!rethread_same(old_refs, &refs) ||
+			!rethread_same(old_thr, &hdr)))
+			rethread_change(r, msgid, &refs, &hdr);
 	}
 	buf_free(&subj);
 	buf_free(&refs);
@@ -561,6 +634,7 @@ rethread_hist(void *arg, const struct spool_hist *h)
 	uint64_t num;
 
 	r->seen++;
+	progress_update(&r->prog, r->seen, r->seen);
 	colon = strchr(h->location, ':');
 	if (colon == NULL || (size_t)(colon - h->location) > SPOOL_GROUP_MAX ||
 	    parse_u64(colon + 1, strcspn(colon + 1, " "), &num) == -1)
@@ -579,21 +653,81 @@ rethread_hist(void *arg, const struct spool_hist *h)
 }
 
 static int
+rethread_total(void *arg, const struct spool_hist *h)
+{
+	(void)h;
+	((struct rethread *)arg)->total++;
+	return 0;
+}
+
+static void
+rethread_progress(void *arg, size_t done, size_t total)
+{
+	struct rethread *r = arg;
+
+	(void)total;
+	progress_update(&r->prog, done, done);
+}
+
+/* Rewrite the References of the articles whose links changed. */
+static int
+rethread_apply(struct rethread *r)
+{
+	struct spool_relink *req;
+	struct spool_relink_stats st;
+	size_t i;
+	int rc;
+
+	req = xcalloc(r->nchg ? r->nchg : 1, sizeof(*req));
+	for (i = 0; i < r->nchg; i++) {
+		req[i].msgid = r->chg[i].msgid;
+		req[i].references = r->chg[i].refs;
+		req[i].thread = r->chg[i].thr;
+	}
+	progress_start(&r->prog, "rewrite", r->nchg);
+	rc = spool_relink(r->sp, req, r->nchg, &st, rethread_progress, r);
+	progress_end(&r->prog);
+	free(req);
+	printf("%zu articles rewritten", st.rewritten);
+	if (st.missing)
+		printf(", %zu gone meanwhile", st.missing);
+	if (st.refused)
+		printf(", %zu with References of their own left alone",
+		    st.refused);
+	printf("\n");
+	if (rc == -1) {
+		fprintf(stderr,
+		    "newsgate: rewrite References: %s (run rethread again "
+		    "to finish)\n",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
 rethread_run(const struct config *c, struct thread_conf *tc, bool dry)
 {
 	struct rethread r;
 	struct buf st = BUF_INIT(SIZE_MAX);
+	size_t i;
 	int rc = 0;
 
 	memset(&r, 0, sizeof(r));
 	if ((r.sp = cli_spool_open(c, dry ? SPOOL_READ : SPOOL_WRITE)) == NULL)
 		return 1;
+	r.c = c;
+	r.tc = tc;
 	r.thr = thread_new(tc);
 	buf_init(&r.art, THREADS_ARTICLE_MAX);
+	progress_start(&r.prog, "rethread", 0);
+	if (spool_history_since(r.sp, 0, rethread_total, &r) == 0)
+		r.prog.total = r.total;
 	if (spool_history_since(r.sp, 0, rethread_hist, &r) == -1) {
 		fprintf(stderr, "newsgate: history: %s\n", strerror(errno));
 		rc = 1;
 	}
+	progress_end(&r.prog);
 	printf("%" PRIu64 " articles threaded: %" PRIu64 " links unchanged, "
 	       "%" PRIu64 " to another parent, %" PRIu64 " new, %" PRIu64
 	       " removed\n",
@@ -606,14 +740,15 @@ rethread_run(const struct config *c, struct thread_conf *tc, bool dry)
 			fprintf(stderr, "newsgate: save threading state: %s\n",
 			    strerror(st.err ? st.err : errno));
 			rc = 1;
-		} else if (r.moved + r.gained + r.lost > 0) {
-			fprintf(stderr,
-			    "newsgate: threading state rebuilt; "
-			    "rewriting References in stored "
-			    "articles is not supported yet\n");
+		} else if (rethread_apply(&r) == -1)
 			rc = 1;
-		}
 	}
+	for (i = 0; i < r.nchg; i++) {
+		free(r.chg[i].msgid);
+		free(r.chg[i].refs);
+		free(r.chg[i].thr);
+	}
+	free(r.chg);
 	buf_free(&st);
 	buf_free(&r.art);
 	thread_free(r.thr);

@@ -2,10 +2,11 @@
  * spool.c - the flat-file news spool: opening, the group list (active,
  * active.times, newsgroups), history and fingerprints in memory, article
  * reads, private files. Writing articles is spool_write.c, overview reads
- * spool_over.c, verification and rebuild spool_check.c. Only these files
- * write under the spool directory, and they never write outside it: every
- * path is built relative to the spool directory fd from a validated group
- * name or a fixed name.
+ * spool_over.c, verification and rebuild spool_check.c, rewriting thread
+ * headers spool_rethread.c. Only these files write under the spool
+ * directory, and they never write outside it: every path is built
+ * relative to the spool directory fd from a validated group name or a
+ * fixed name.
  *
  * On-disk format (docs/spool.md has it byte by byte):
  *
@@ -18,10 +19,14 @@
  *   data/history       "<MSGID>\tARRIVAL\tGROUP:NUM[ GROUP:NUM...]\n",
  *                      append-only, ARRIVAL non-decreasing
  *   articles/A/B/NUM   article NUM of group a.b, LF line endings;
- *                      a crosspost is one file hard-linked in every group
+ *                      a crosspost is one file hard-linked in every group;
+ *                      replaced whole (rename) only by a rewrite of its
+ *                      References (spool_rethread.c)
  *   articles/A/B/.overview  NOV lines, ascending NUM
  *   .newsgate/lock     flock()ed by the one writer
- *   .newsgate/txn      the journal of the open batch (empty when none)
+ *   .newsgate/txn      the journal of the open batch (empty when none),
+ *                      or the redo log of a rewrite of thread headers
+ *                      (spool_rethread.c)
  *   .newsgate/index/GROUP.idx  {u64 num, u64 offset} little-endian per
  *                      overview line, ascending
  *   .newsgate/fingerprints     u64 little-endian per stored article

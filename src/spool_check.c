@@ -48,6 +48,17 @@ struct ck_group {
 	struct buf ov;	    /* expected .overview */
 };
 
+/*
+ * An article copy that a rewrite of thread headers in flight (unlocked,
+ * its journal present) is replacing: its copies may be the old file and
+ * the new one for a moment, and its overview lines may give the old or
+ * the new References and Bytes.
+ */
+struct ck_moving {
+	size_t gi;
+	uint64_t num;
+};
+
 /* An article's history entry as the files say it should be. */
 struct ck_entry {
 	size_t hist_i; /* entry in ck.seen */
@@ -62,15 +73,17 @@ struct ck {
 	int problems;
 	unsigned shown[CK_NKINDS];
 	unsigned hidden[CK_NKINDS];
-	struct ck_group *g; /* parallel to sp->groups */
-	struct hist seen;   /* history built from the files */
-	bool relinked;	    /* a rebuild linked a missing copy back */
-	bool inflight;	    /* unlocked, and a batch is open or crashed:
-			       what lies above a high is not ours to judge */
-	uint8_t *matched;   /* per sp->hist entry: found in the files */
-	struct fpset fps;   /* fingerprints of the files */
-	struct buf file;    /* scratch: one article */
-	struct buf msg;	    /* scratch: one report */
+	struct ck_group *g;   /* parallel to sp->groups */
+	struct hist seen;     /* history built from the files */
+	bool relinked;	      /* a rebuild linked a missing copy back */
+	bool inflight;	      /* unlocked, and a batch is open or crashed:
+				 what lies above a high is not ours to judge */
+	struct ck_moving *mv; /* copies a rewrite in flight names, sorted */
+	size_t nmv, capmv;
+	uint8_t *matched; /* per sp->hist entry: found in the files */
+	struct fpset fps; /* fingerprints of the files */
+	struct buf file;  /* scratch: one article */
+	struct buf msg;	  /* scratch: one report */
 };
 
 static void NG_PRINTF(3, 4)
@@ -92,6 +105,119 @@ static void NG_PRINTF(3, 4)
 		ck->report(ck->arg, buf_cstr(&ck->msg));
 }
 
+static int
+ck_moving_cmp(const void *a, const void *b)
+{
+	const struct ck_moving *x = a, *y = b;
+
+	if (x->gi != y->gi)
+		return x->gi < y->gi ? -1 : 1;
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+static void
+ck_moving_add(void *arg, const char *group, uint64_t num)
+{
+	struct ck *ck = arg;
+	ssize_t gi;
+
+	if ((gi = spool_group_index(ck->sp, group)) == -1)
+		return;
+	if (ck->nmv == ck->capmv) {
+		ck->capmv = ck->capmv ? 2 * ck->capmv : 64;
+		ck->mv = xreallocarray(ck->mv, ck->capmv, sizeof(*ck->mv));
+	}
+	ck->mv[ck->nmv].gi = (size_t)gi;
+	ck->mv[ck->nmv++].num = num;
+}
+
+/* Read the journal: is a rewrite of thread headers in flight? */
+static void
+ck_moving_load(struct ck *ck)
+{
+	struct buf j = BUF_INIT(SIZE_MAX);
+
+	if (spool_read_file(ck->sp, SPOOL_TXN, &j) == 0 && j.len > 0 &&
+	    spool_rewrite_journal(j.data, j.len) &&
+	    spool_rewrite_copies(j.data, ck_moving_add, ck) == 0 && ck->nmv > 1)
+		qsort(ck->mv, ck->nmv, sizeof(*ck->mv), ck_moving_cmp);
+	buf_free(&j);
+}
+
+static bool
+ck_is_moving(const struct ck *ck, size_t gi, uint64_t num)
+{
+	struct ck_moving k = {gi, num};
+
+	return ck->nmv > 0 &&
+	    bsearch(&k, ck->mv, ck->nmv, sizeof(*ck->mv), ck_moving_cmp);
+}
+
+/* Does a rewrite in flight name any article of group gi? */
+static bool
+ck_group_moving(const struct ck *ck, size_t gi)
+{
+	size_t i;
+
+	for (i = 0; i < ck->nmv; i++)
+		if (ck->mv[i].gi == gi)
+			return true;
+	return false;
+}
+
+/* The start of field k of the line [p, nl), or NULL when it has fewer. */
+static const char *
+ck_field(const char *p, const char *nl, int k)
+{
+	for (; k > 0 && p != NULL; k--)
+		if ((p = memchr(p, '\t', (size_t)(nl - p))) != NULL)
+			p++;
+	return p;
+}
+
+/* A copy of text with the References and Bytes fields (5 and 6) of the
+ * lines of moving articles emptied, into out. */
+static void
+ck_mask(const struct ck *ck, size_t gi, const struct buf *text, struct buf *out)
+{
+	const char *p = text->data, *end = text->data + text->len, *nl;
+	const char *f5, *f7, *tab;
+	uint64_t num;
+
+	buf_reset(out);
+	for (; p && p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		f5 = ck_field(p, nl, 5);
+		f7 = f5 ? ck_field(f5, nl, 2) : NULL;
+		tab = memchr(p, '\t', (size_t)(nl - p));
+		if (f7 != NULL && tab != NULL &&
+		    parse_u64(p, (size_t)(tab - p), &num) == 0 &&
+		    ck_is_moving(ck, gi, num)) {
+			buf_append(out, p, (size_t)(f5 - p));
+			buf_puts(out, "\t");
+			buf_append(out, f7 - 1, (size_t)(nl - f7) + 1);
+		} else
+			buf_append(out, p, (size_t)(nl - p));
+		if (nl < end)
+			buf_putc(out, '\n');
+	}
+}
+
+/* Do two indexes hold the same article numbers, in the same order? */
+static bool
+ck_index_nums_equal(const struct buf *a, const struct buf *b)
+{
+	size_t i;
+
+	if (a->len != b->len)
+		return false;
+	for (i = 0; i + SPOOL_IDXREC <= a->len; i += SPOOL_IDXREC)
+		if (memcmp(a->data + i, b->data + i, 8) != 0)
+			return false;
+	return true;
+}
+
 /* --- one article --------------------------------------------------- */
 
 /*
@@ -111,7 +237,9 @@ ck_xref(struct ck *ck, const char *group, uint64_t num, const struct stat *st,
 	char nb[24];
 	const char *p, *end, *colon;
 	uint64_t n, same = 0, links = (uint64_t)st->st_nlink;
+	ssize_t self_gi = spool_group_index(sp, group);
 	bool named = false, is_same;
+	bool moving = self_gi != -1 && ck_is_moving(ck, (size_t)self_gi, num);
 	struct stat ost;
 	ssize_t gi;
 
@@ -155,10 +283,13 @@ ck_xref(struct ck *ck, const char *group, uint64_t num, const struct stat *st,
 			if (spool_path_group(path, sizeof(path), name, nb) ==
 			    -1)
 				continue;
-			if (fstatat(sp->dfd, path, &ost, 0) == 0)
-				is_same = ost.st_ino == st->st_ino &&
-				    ost.st_dev == st->st_dev;
-			else
+			if (fstatat(sp->dfd, path, &ost, 0) == 0) {
+				/* Being rewritten: the old file or the
+				 * new one, for a moment. */
+				is_same = moving ||
+				    (ost.st_ino == st->st_ino &&
+					ost.st_dev == st->st_dev);
+			} else
 				is_same = false;
 			if (!is_same && errno == ENOENT &&
 			    n < sp->groups[gi].low)
@@ -195,7 +326,7 @@ ck_xref(struct ck *ck, const char *group, uint64_t num, const struct stat *st,
 		    loc, "%s%s:%" PRIu64, loc->len ? " " : "", group, num);
 		same++;
 	}
-	if (*primary && links != same)
+	if (*primary && links != same && !moving)
 		ck_problem(ck, CK_LINK,
 		    "%s:%" PRIu64 ": %" PRIu64 " links, but %" PRIu64
 		    " found through Xref",
@@ -526,8 +657,9 @@ ck_overview(struct ck *ck, size_t gi)
 	struct buf have = BUF_INIT(SIZE_MAX), idx = BUF_INIT(SIZE_MAX),
 		   want_idx = BUF_INIT(SIZE_MAX);
 	struct buf *want = &ck->g[gi].ov;
+	struct buf hm = BUF_INIT(SIZE_MAX), wm = BUF_INIT(SIZE_MAX);
 	char ov[SPOOL_PATH_MAX], ip[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX];
-	bool ov_ok, idx_ok;
+	bool ov_ok, idx_ok, moving;
 	int rc = -1;
 
 	if (spool_path_group(ov, sizeof(ov), group, SPOOL_OVERVIEW) == -1 ||
@@ -537,10 +669,20 @@ ck_overview(struct ck *ck, size_t gi)
 		goto out;
 	if (ck->inflight)
 		ck_cut_inflight(&have, sp->groups[gi].high);
-	ov_ok = have.len == want->len &&
-	    (want->len == 0 || memcmp(have.data, want->data, want->len) == 0);
+	moving = ck_group_moving(ck, gi);
+	if (moving) {
+		/* A rewrite in flight: its lines may be old or new. */
+		ck_mask(ck, gi, &have, &hm);
+		ck_mask(ck, gi, want, &wm);
+	}
+	ov_ok = moving ? hm.len == wm.len &&
+		(wm.len == 0 || memcmp(hm.data, wm.data, wm.len) == 0)
+		       : have.len == want->len &&
+		(want->len == 0 ||
+		    memcmp(have.data, want->data, want->len) == 0);
 	if (!ov_ok)
-		ck_overview_diff(ck, group, &have, want);
+		ck_overview_diff(
+		    ck, group, moving ? &hm : &have, moving ? &wm : want);
 	/* The index must describe the .overview as it is. */
 	if (spool_read_file(sp, ip, &idx) == -1 && errno != ENOENT)
 		goto out;
@@ -550,8 +692,11 @@ ck_overview(struct ck *ck, size_t gi)
 	    memcmp(idx.data, want_idx.data ? want_idx.data : "",
 		want_idx.len) == 0)
 		idx.len = want_idx.len; /* the rest indexes the batch */
-	idx_ok = idx.len == want_idx.len &&
-	    (idx.len == 0 || memcmp(idx.data, want_idx.data, idx.len) == 0);
+	/* While a rewrite is in flight the index may still give the
+	 * offsets of the previous .overview (readers check each one). */
+	idx_ok = moving ? ck_index_nums_equal(&idx, &want_idx)
+			: idx.len == want_idx.len &&
+		(idx.len == 0 || memcmp(idx.data, want_idx.data, idx.len) == 0);
 	if (!idx_ok)
 		ck_problem(ck, CK_INDEX,
 		    "%s: overview index does not match "
@@ -584,6 +729,8 @@ out:
 	buf_free(&have);
 	buf_free(&idx);
 	buf_free(&want_idx);
+	buf_free(&hm);
+	buf_free(&wm);
 	return rc;
 }
 
@@ -848,6 +995,8 @@ ck_run(struct spool *sp, bool rebuild, bool inflight, spool_report_fn report,
 	buf_init(&ck.msg, 4096);
 	ck.g = xcalloc(sp->ngroups ? sp->ngroups : 1, sizeof(*ck.g));
 	ck.matched = xcalloc(sp->hist.n ? sp->hist.n : 1, 1);
+	if (inflight)
+		ck_moving_load(&ck);
 	ck_overview_fmt(&ck);
 	for (i = 0; i < sp->ngroups; i++)
 		if (ck_group(&ck, i) == -1)
@@ -870,6 +1019,7 @@ done:
 		buf_free(&ck.g[i].ov);
 	free(ck.g);
 	free(ck.matched);
+	free(ck.mv);
 	spool_hist_clear(&ck.seen);
 	buf_free(&ck.seen.text);
 	spool_fps_clear(&ck.fps);

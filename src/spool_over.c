@@ -13,6 +13,13 @@
  *
  * Only lines with numbers up to the group's committed high are ever
  * returned: the rest belongs to a batch in flight.
+ *
+ * A rewrite of thread headers (spool_rethread.c) replaces the .overview
+ * and then the index, each by rename, so a reader may for a moment hold
+ * an index of the other .overview. A record is therefore trusted only
+ * when its offset starts a line (offset 0, or an LF just before) that
+ * carries its number; numbers are unique in a .overview, so such a line
+ * is the right one. Otherwise the .overview is read from its start.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -183,6 +190,22 @@ done:
 
 /* --- readers ------------------------------------------------------- */
 
+/* Does r point at the start of its own line in the .overview ovfd? */
+static bool
+spool_rec_valid(int ovfd, const struct ovrec *r)
+{
+	char b[24]; /* LF, 20 digits, TAB */
+	size_t skip = r->off > 0;
+	ssize_t n;
+
+	do
+		n = pread(ovfd, b, sizeof(b), (off_t)(r->off - skip));
+	while (n == -1 && errno == EINTR);
+	if (n <= (ssize_t)skip || (skip && b[0] != '\n'))
+		return false;
+	return spool_line_num(b + skip, (size_t)n - skip) == r->num;
+}
+
 /* Records [0, n) with num <= high: the committed part of the index. */
 static uint64_t
 spool_idx_committed(int fd, uint64_t n, uint64_t high)
@@ -301,10 +324,13 @@ spool_over_seek(struct spool *sp, size_t gi, int ovfd, const struct stat *ovst,
 		if (n > 0 && (i = spool_idx_search(fd, n, lo)) < n &&
 		    spool_rec_read(fd, i, &r) == 0) {
 			close(fd);
-			*off = r.off;
+			/* A stale index: read from the start. */
+			*off = spool_rec_valid(ovfd, &r) ? r.off : 0;
 			return 1;
 		}
-		if (n > 0 && spool_rec_read(fd, n - 1, &r) == -1)
+		if (n > 0 &&
+		    (spool_rec_read(fd, n - 1, &r) == -1 ||
+			!spool_rec_valid(ovfd, &r)))
 			n = 0;
 		close(fd);
 	}

@@ -24,7 +24,9 @@
  * the journal's, the rename happened and the batch is committed: only the
  * journal is emptied. Otherwise every file above each recorded high is
  * unlinked and every appended file truncated to its recorded size.
- * Recovery is idempotent, so a crash during recovery is harmless.
+ * Recovery is idempotent, so a crash during recovery is harmless. The
+ * journal of a rewrite of thread headers (spool_rethread.c) is instead
+ * applied again, to the end.
  *
  * Never does: write an article under a number at or below a group's
  * committed high, or touch a file outside the spool directory.
@@ -236,6 +238,14 @@ spool_recover(struct spool *sp)
 	}
 	if (j.len == 0) {
 		rc = 0;
+		goto out;
+	}
+	/* A rewrite of thread headers (spool_rethread.c) is a redo log:
+	 * applied again to the end. */
+	if (spool_rewrite_journal(j.data, j.len)) {
+		if (spool_rewrite_recover(sp, j.data) == -1)
+			goto out;
+		rc = spool_txn_clear(sp) == -1 ? -1 : 1;
 		goto out;
 	}
 	/* A journal without its end line was torn while being written:

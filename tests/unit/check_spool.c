@@ -929,6 +929,90 @@ START_TEST(test_implicit_flush_at_batch_max)
 }
 END_TEST
 
+/*
+ * spool_relink: the thread headers of a crosspost change in both groups
+ * (one file still), where import puts them, with the overview's
+ * References and Bytes; a poster's References are refused; an absent
+ * article is counted; going back restores the bytes; check is clean.
+ */
+START_TEST(test_relink)
+{
+	struct spool *sp = mkspool();
+	struct spool_relink req[4];
+	struct spool_relink_stats st;
+	struct buf line = BUF_INIT(SIZE_MAX);
+	struct reports r;
+	struct article *a;
+	uint64_t nums[SPOOL_XPOST_MAX];
+	char p1[512], p2[512], *before, *after, *own, bytes[32];
+	struct stat s1, s2;
+
+	add(sp, 1, AB, 1);
+	add(sp, 2, ABCD, 2);
+	a = mkart("<3@test>", "Re: Subject", "a reply\n");
+	article_set(a, "References", "<elsewhere@test>");
+	ck_assert_int_eq(spool_add(sp, a, AB, 1, 0, nums), 0);
+	article_free(a);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	before = slurp("articles/a/b/2");
+	own = slurp("articles/a/b/3");
+	memset(req, 0, sizeof(req));
+	req[0].msgid = "<2@test>";
+	req[0].references = "<1@test>";
+	req[0].thread = "<1@test> score=0.50";
+	req[1].group = "a.b"; /* by number: the poster's References */
+	req[1].num = 3;
+	req[1].references = "<1@test>";
+	req[1].thread = "<1@test> score=0.90";
+	req[2].msgid = "<nowhere@test>";
+	req[3].msgid = "<1@test>"; /* none, and none asked */
+	ck_assert_int_eq(spool_relink(sp, req, 4, &st, NULL, NULL), 0);
+	ck_assert_uint_eq(st.rewritten, 1);
+	ck_assert_uint_eq(st.refused, 1);
+	ck_assert_uint_eq(st.missing, 1);
+	ck_assert_uint_eq(st.unchanged, 1);
+	after = slurp("articles/a/b/2");
+	ck_assert_ptr_nonnull(strstr(after,
+	    "\nReferences: <1@test>\nX-Newsgate-Thread: <1@test> "
+	    "score=0.50\nLines: 2\nXref: " HOST " a.b:2 c.d:1\n\nline one\n"));
+	ck_assert(str_printf(p1, sizeof(p1), "%s/articles/a/b/2", spooldir));
+	ck_assert(str_printf(p2, sizeof(p2), "%s/articles/c/d/1", spooldir));
+	ck_assert_int_eq(stat(p1, &s1), 0);
+	ck_assert_int_eq(stat(p2, &s2), 0);
+	ck_assert_uint_eq(s1.st_ino, s2.st_ino);
+	ck_assert_uint_eq(s1.st_nlink, 2);
+	ck_assert_uint_eq((uint64_t)s1.st_size, strlen(after));
+	ck_assert(str_printf(
+	    bytes, sizeof(bytes), "\t<1@test>\t%zu\t2\t", strlen(after)));
+	ck_assert_int_eq(spool_over_one(sp, "a.b", 2, &line), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&line), bytes));
+	buf_reset(&line);
+	ck_assert_int_eq(spool_over_one(sp, "c.d", 1, &line), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&line), bytes));
+	free(after);
+	after = slurp("articles/a/b/3");
+	ck_assert_str_eq(after, own);
+	free(after);
+	ck_assert_int_eq(check_spool(sp, false, &r), 0);
+	/* Values that would break the journal or the header. */
+	req[0].references = "<1@test>\t<x@y>";
+	ck_assert_int_eq(spool_relink(sp, req, 1, &st, NULL, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* Back: the very bytes spool_add wrote. */
+	req[0].references = req[0].thread = NULL;
+	ck_assert_int_eq(spool_relink(sp, req, 1, &st, NULL, NULL), 0);
+	ck_assert_uint_eq(st.rewritten, 1);
+	after = slurp("articles/a/b/2");
+	ck_assert_str_eq(after, before);
+	ck_assert_int_eq(check_spool(sp, false, &r), 0);
+	free(after);
+	free(before);
+	free(own);
+	buf_free(&line);
+	spool_close(sp);
+}
+END_TEST
+
 static Suite *
 spool_suite(void)
 {
@@ -955,6 +1039,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_check_rebuilds_lost_derived_files);
 	tcase_add_test(tc, test_failed_flush_rolls_back);
 	tcase_add_test(tc, test_implicit_flush_at_batch_max);
+	tcase_add_test(tc, test_relink);
 	suite_add_tcase(s, tc);
 	return s;
 }
