@@ -19,14 +19,13 @@
 #include "route.h"
 #include "thread.h"
 
-/* The threading state under spool/.newsgate/ (derived: rethread rebuilds
- * it), and how often a long import saves it. */
-#define PIPELINE_THREAD_STATE "threads.state"
+/* How often a long import saves the threading state (THREAD_STATE_FILE:
+ * derived, rethread rebuilds it). */
 #define PIPELINE_THREAD_SAVE_MS 10000
 
-/* Articles handed to the threading worker and not yet stored: the
- * queue is short, so that a flush waits little for the worker. */
-#define PIPELINE_INFLIGHT 256
+/* Articles handed to the threading worker and not yet threaded: room
+ * for what it threads on while this thread commits a batch. */
+#define PIPELINE_INFLIGHT 1024
 #define PIPELINE_INFLIGHT_BUCKETS 1024 /* in-flight Message-ID index */
 #define PIPELINE_HANDOVER 32	       /* jobs handed over at once */
 #define PIPELINE_KICK 1000	       /* stored articles between early syncs */
@@ -86,6 +85,7 @@ struct pipeline {
 	struct queue in;    /* jobs to thread, in order (bounded) */
 	struct queue out;   /* jobs threaded, in the same order */
 	struct qlist pend;  /* submitted, not yet handed over */
+	struct qlist ready; /* threaded, taken from out, not yet stored */
 	size_t ninflight;   /* submitted and not yet stored */
 	struct job *inflight[PIPELINE_INFLIGHT_BUCKETS];
 	/* Early writeback: a thread that syncs the file system while the
@@ -131,7 +131,7 @@ pipeline_new(const struct config *c, struct spool *sp,
 		struct buf st = BUF_INIT((size_t)1 << 31);
 
 		p->thr = thread_new(&c->threading);
-		if (spool_private_read(sp, PIPELINE_THREAD_STATE, &st) == 0 &&
+		if (spool_private_read(sp, THREAD_STATE_FILE, &st) == 0 &&
 		    thread_load(p->thr, st.data, st.len) == -1)
 			log_warnx("pipeline: threading state is damaged; "
 				  "newsgate rethread rebuilds it");
@@ -152,7 +152,7 @@ thread_state_save(struct pipeline *p)
 	if (p->thr == NULL || !p->thr_dirty)
 		return;
 	thread_save(p->thr, &st);
-	if (spool_private_replace(p->sp, PIPELINE_THREAD_STATE, st.data,
+	if (spool_private_replace(p->sp, THREAD_STATE_FILE, st.data,
 		st.len) == 0) {
 		p->thr_dirty = false;
 		p->thr_saved_ms = now_ms();
@@ -160,9 +160,12 @@ thread_state_save(struct pipeline *p)
 	buf_free(&st);
 }
 
+static bool fp_seen(struct pipeline *p, uint64_t fp, bool insert);
+
 static void
 staged_clear(struct pipeline *p)
 {
+	struct job *j;
 	size_t i;
 
 	for (i = 0; i < p->nstaged; i++) {
@@ -172,6 +175,10 @@ staged_clear(struct pipeline *p)
 	p->nstaged = 0;
 	memset(p->fps, 0, p->fpcap * sizeof(*p->fps));
 	p->nfps = 0;
+	/* Articles in flight are not in the spool yet: keep theirs. */
+	for (i = 0; p->ninflight > 0 && i < PIPELINE_INFLIGHT_BUCKETS; i++)
+		for (j = p->inflight[i]; j != NULL; j = j->hnext)
+			fp_seen(p, j->fp, true);
 }
 
 static void pipeline_collect(struct pipeline *p, bool wait);
@@ -207,14 +214,17 @@ pipeline_stats(const struct pipeline *p)
 	return &p->st;
 }
 
-int
-pipeline_flush(struct pipeline *p)
+/*
+ * Commit what is staged. In parallel mode articles may still be in flight
+ * (threaded, not yet staged): they go into the next batch. The threading
+ * state is saved only when none is, so that it never names an article
+ * that is not in the spool.
+ */
+static int
+pipeline_commit(struct pipeline *p)
 {
 	size_t i;
 
-	/* Parallel mode: every article submitted is stored first. */
-	if (p->parallel)
-		pipeline_collect(p, true);
 	if (spool_pending(p->sp) == 0 && p->nstaged == 0)
 		return 0;
 	if (spool_flush(p->sp) == -1) {
@@ -224,7 +234,8 @@ pipeline_flush(struct pipeline *p)
 		staged_clear(p);
 		return -1;
 	}
-	if (now_ms() - p->thr_saved_ms >= PIPELINE_THREAD_SAVE_MS)
+	if (p->ninflight == 0 &&
+	    now_ms() - p->thr_saved_ms >= PIPELINE_THREAD_SAVE_MS)
 		thread_state_save(p);
 	for (i = 0; i < p->nstaged; i++) {
 		p->st.committed++;
@@ -234,6 +245,15 @@ pipeline_flush(struct pipeline *p)
 	}
 	staged_clear(p);
 	return 0;
+}
+
+int
+pipeline_flush(struct pipeline *p)
+{
+	/* Parallel mode: every article submitted is stored first. */
+	if (p->parallel)
+		pipeline_collect(p, true);
+	return pipeline_commit(p);
 }
 
 /* Fingerprints staged in this batch (the spool knows the committed). */
@@ -538,22 +558,45 @@ pipeline_store_job(struct pipeline *p, struct job *j, struct buf *why)
 	pipeline_kick(p);
 }
 
-/* Store the jobs the worker finished; with wait, until none is in
- * flight. */
+/*
+ * Store the jobs the worker finished, in order. Without wait, stops at a
+ * full batch (the caller commits it) and when nothing more is finished;
+ * with wait, commits full batches itself and goes on until nothing is in
+ * flight.
+ */
 static void
 pipeline_collect(struct pipeline *p, bool wait)
 {
 	struct buf why = BUF_INIT(4096);
-	struct qnode *n, *next;
-	struct qlist l;
+	struct qnode *n;
 
 	if (wait)
 		(void)queue_push(&p->in, &p->pend);
-	while (p->ninflight > 0 && queue_pop_all(&p->out, &l, wait) > 0)
-		for (n = l.head; n != NULL; n = next) {
-			next = n->next;
+	for (;;) {
+		if (p->ready.head == NULL &&
+		    (p->ninflight == 0 ||
+			queue_pop_all(&p->out, &p->ready, wait) == 0))
+			break;
+		while ((n = p->ready.head) != NULL) {
+			if (p->nstaged >= PIPELINE_BATCH) {
+				if (!wait)
+					goto out;
+				if (pipeline_commit(p) == -1 &&
+				    !p->store_failed) {
+					p->store_failed = true;
+					buf_reset(&p->store_why);
+					buf_printf(&p->store_why,
+					    "commit failed: %s",
+					    strerror(errno));
+				}
+			}
+			if ((p->ready.head = n->next) == NULL)
+				p->ready.tail = NULL;
+			p->ready.n--;
 			pipeline_store_job(p, (struct job *)n, &why);
 		}
+	}
+out:
 	buf_free(&why);
 }
 
@@ -585,10 +628,17 @@ pipeline_submit(struct pipeline *p, struct article *a, const char **groups,
 		(void)queue_push(&p->in, &p->pend);
 		pipeline_collect(p, false);
 	}
-	if (p->nstaged + p->ninflight >= PIPELINE_BATCH ||
+	/* Commit without waiting for the articles in flight, so that the
+	 * worker threads on while the batch is made durable; except every
+	 * PIPELINE_THREAD_SAVE_MS, when the state is saved with none. */
+	if (p->nstaged >= PIPELINE_BATCH ||
 	    (p->nstaged > 0 &&
 		now_ms() - p->batch_start_ms >= PIPELINE_BATCH_MS)) {
-		if (pipeline_flush(p) == -1 && !p->store_failed) {
+		int rc = now_ms() - p->thr_saved_ms >= PIPELINE_THREAD_SAVE_MS
+		    ? pipeline_flush(p)
+		    : pipeline_commit(p);
+
+		if (rc == -1 && !p->store_failed) {
 			buf_printf(why, "commit failed: %s", strerror(errno));
 			return PIPE_FAILED;
 		}
