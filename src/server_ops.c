@@ -128,7 +128,7 @@ writer_take(struct writer *w)
 	struct post_req *list;
 	struct timespec until;
 
-	if (w->ntodo < w->prev_batch && !w->stop) {
+	if (w->conf.spool_sync && w->ntodo < w->prev_batch && !w->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += SERVER_COMMIT_WAIT_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -214,6 +214,7 @@ writer_open(const struct server *sv)
 		free(w);
 		return NULL;
 	}
+	spool_set_sync(w->sp, w->conf.spool_sync);
 	add_conf_groups(w->sp, &w->conf);
 	if ((w->pipe = pipeline_new(&w->conf, w->sp, NULL)) == NULL)
 		fatalx("serve: cannot start the pipeline");
