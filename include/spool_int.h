@@ -104,6 +104,13 @@ struct fpset {
 	bool loaded;
 };
 
+/* A companion of active (active.times, newsgroups) as last read. */
+struct companion {
+	struct buf text; /* the file's bytes */
+	struct stat st;	 /* of the file read */
+	bool have;	 /* text is the file's as st says */
+};
+
 struct spool {
 	char *dir;  /* owned, as given */
 	char *host; /* owned, Xref host */
@@ -127,6 +134,7 @@ struct spool {
 	char **strs; /* owned creator/description strings */
 	size_t nstrs;
 	struct stat active_st; /* of data/active when last read */
+	struct companion times, newsgroups;
 	bool have_active;
 	struct hist hist;
 	struct fpset fps;

@@ -400,6 +400,47 @@ spool_parse_newsgroups(struct spool *sp, char *text)
 	}
 }
 
+/* Is st the same file, unchanged, as was? (inode, size, times) */
+static bool
+spool_same_stat(const struct stat *st, const struct stat *was)
+{
+	return st->st_ino == was->st_ino && st->st_dev == was->st_dev &&
+	    st->st_size == was->st_size &&
+	    st->st_mtim.tv_sec == was->st_mtim.tv_sec &&
+	    st->st_mtim.tv_nsec == was->st_mtim.tv_nsec &&
+	    st->st_ctim.tv_sec == was->st_ctim.tv_sec &&
+	    st->st_ctim.tv_nsec == was->st_ctim.tv_nsec;
+}
+
+/*
+ * The text of active.times or newsgroups, read again only when the file
+ * changed: they change with the group list, while active changes with
+ * every commit, and a server re-reads active after each one.
+ */
+static void
+spool_companion(struct spool *sp, const char *rel, struct companion *c)
+{
+	struct stat st;
+
+	if (fstatat(sp->dfd, rel, &st, 0) == -1) {
+		buf_reset(&c->text);
+		c->have = false;
+		return;
+	}
+	if (c->have && spool_same_stat(&st, &c->st))
+		return;
+	buf_reset(&c->text);
+	c->have = false;
+	/* Replaced between the stat and the read: read again next time,
+	 * since the stat kept is the older one. */
+	if (spool_read_file(sp, rel, &c->text) == -1 || c->text.err) {
+		buf_reset(&c->text);
+		return;
+	}
+	c->st = st;
+	c->have = true;
+}
+
 /*
  * (Re)read data/active and its companions. Private per-group state moves
  * to the new array by name; state of vanished groups is freed.
@@ -449,11 +490,16 @@ spool_load_active(struct spool *sp)
 	sp->active_st = st;
 	sp->have_active = true;
 
+	/* Parsed from copies: the parsers cut the text where they go. */
+	spool_companion(sp, SPOOL_TIMES, &sp->times);
 	buf_reset(&b);
-	if (spool_read_file(sp, SPOOL_TIMES, &b) == 0 && b.data)
+	buf_append(&b, sp->times.text.data, sp->times.text.len);
+	if (b.len)
 		spool_parse_times(sp, b.data);
+	spool_companion(sp, SPOOL_NEWSGROUPS, &sp->newsgroups);
 	buf_reset(&b);
-	if (spool_read_file(sp, SPOOL_NEWSGROUPS, &b) == 0 && b.data)
+	buf_append(&b, sp->newsgroups.text.data, sp->newsgroups.text.len);
+	if (b.len)
 		spool_parse_newsgroups(sp, b.data);
 	buf_free(&b);
 	return 0;
@@ -486,15 +532,6 @@ spool_active_write_tmp(struct spool *sp, bool staged, bool sync)
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1)
 		goto fail;
-	/*
-	 * Allocate the blocks before writing: ext4 (auto_da_alloc) starts
-	 * the writeback of a file renamed over another when it still has
-	 * delayed-allocation blocks, which would cost every commit an I/O
-	 * submission; allocated blocks have none. Only an optimisation: a
-	 * file system without fallocate() just writes.
-	 */
-	if (b->len > 0)
-		(void)posix_fallocate(fd, 0, (off_t)b->len);
 	if (write_all(fd, b->data ? b->data : "", b->len) == -1 ||
 	    (sync && fsync(fd) == -1)) {
 		close(fd);
@@ -518,6 +555,20 @@ fail:
 int
 spool_active_install(struct spool *sp, bool sync)
 {
+	/*
+	 * Without sync, active.tmp still has delayed-allocation blocks, and
+	 * ext4 (auto_da_alloc) starts the writeback of a file renamed over
+	 * another: an I/O submission in every commit. Exchanging the two
+	 * names is the same atomic switch of data/active without it; the old
+	 * file, now active.tmp, is unlinked (a reader that has it open keeps
+	 * reading it whole). A file system without RENAME_EXCHANGE renames.
+	 */
+	if (!sync &&
+	    renameat2(sp->dfd, SPOOL_ACTIVE_TMP, sp->dfd, SPOOL_ACTIVE,
+		RENAME_EXCHANGE) == 0) {
+		(void)unlinkat(sp->dfd, SPOOL_ACTIVE_TMP, 0);
+		goto done;
+	}
 	if (renameat(sp->dfd, SPOOL_ACTIVE_TMP, sp->dfd, SPOOL_ACTIVE) == -1) {
 		log_warn("spool: rename %s/%s", sp->dir, SPOOL_ACTIVE_TMP);
 		unlinkat(sp->dfd, SPOOL_ACTIVE_TMP, 0);
@@ -527,6 +578,7 @@ spool_active_install(struct spool *sp, bool sync)
 		log_warn("spool: fsync %s/data", sp->dir);
 		return -1;
 	}
+done:
 	if (fstatat(sp->dfd, SPOOL_ACTIVE, &sp->active_st, 0) == 0)
 		sp->have_active = true;
 	return 0;
@@ -1489,6 +1541,8 @@ spool_open(const char *dir, const char *hostname, enum spool_mode mode)
 	buf_init(&sp->render, SIZE_MAX);
 	buf_init(&sp->line, SIZE_MAX);
 	buf_init(&sp->active_text, SIZE_MAX);
+	buf_init(&sp->times.text, SIZE_MAX);
+	buf_init(&sp->newsgroups.text, SIZE_MAX);
 	sp->sync = true;
 	if (mode == SPOOL_WRITE && spool_mkdir_p(dir) == -1)
 		goto fail;
@@ -1535,6 +1589,8 @@ spool_close(struct spool *sp)
 	buf_free(&sp->render);
 	buf_free(&sp->line);
 	buf_free(&sp->active_text);
+	buf_free(&sp->times.text);
+	buf_free(&sp->newsgroups.text);
 	if (sp->lockfd != -1)
 		close(sp->lockfd);
 	if (sp->txnfd != -1)
