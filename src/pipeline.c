@@ -39,6 +39,8 @@ struct pipeline {
 				   addressing, 0 = empty), cap fpcap */
 	size_t fpcap;
 	size_t nfps;
+	size_t *fpslot;		/* the nfps slots of fps in use, so that a
+				   small batch clears only those */
 	struct pipeline_stats st;
 	struct threader *thr;	/* NULL when threading is off */
 	bool thr_dirty;		/* articles added since the last save */
@@ -74,6 +76,7 @@ pipeline_new(const struct config *c, struct spool *sp,
 	p->force_group = force_group ? xstrdup(force_group) : NULL;
 	p->fpcap = 4 * PIPELINE_BATCH;
 	p->fps = xcalloc(p->fpcap, sizeof(*p->fps));
+	p->fpslot = xcalloc(p->fpcap / 2, sizeof(*p->fpslot));
 	if (c->threading.enabled) {
 		struct buf st = BUF_INIT((size_t)1 << 31);
 
@@ -117,7 +120,8 @@ staged_clear(struct pipeline *p)
 		free(p->staged[i].xref);
 	}
 	p->nstaged = 0;
-	memset(p->fps, 0, p->fpcap * sizeof(*p->fps));
+	for (i = 0; i < p->nfps; i++)
+		p->fps[p->fpslot[i]] = 0;
 	p->nfps = 0;
 }
 
@@ -133,6 +137,7 @@ pipeline_free(struct pipeline *p)
 	staged_clear(p);
 	free(p->staged);
 	free(p->fps);
+	free(p->fpslot);
 	free(p->force_group);
 	free(p);
 }
@@ -191,7 +196,7 @@ fp_seen(struct pipeline *p, uint64_t fp, bool insert)
 	}
 	if (insert && p->nfps < p->fpcap / 2) {
 		p->fps[i] = fp;
-		p->nfps++;
+		p->fpslot[p->nfps++] = i;
 	}
 	return false;
 }
