@@ -20,7 +20,8 @@
  *   articles/A/B/NUM   article NUM of group a.b, LF line endings;
  *                      a crosspost is one file hard-linked in every group
  *   articles/A/B/.overview  NOV lines, ascending NUM
- *   .newsgate/lock     flock()ed by the one writer
+ *   .newsgate/lock     flock()ed by the one writer; a u64 little-endian
+ *                      generation, bumped by each writer as it unlocks
  *   .newsgate/txn      the journal of the open batch (empty when none)
  *   .newsgate/index/GROUP.idx  {u64 num, u64 offset} little-endian per
  *                      overview line, ascending

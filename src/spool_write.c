@@ -5,7 +5,10 @@
  * A batch:
  *   1. spool_lock(): flock .newsgate/lock, re-read active, roll back or
  *      finish a crashed batch (spool_recover), read the history and
- *      fingerprint tails another writer added.
+ *      fingerprint tails another writer added. A writer whose own commit
+ *      was the last use of the lock (the generation in the lock file is
+ *      the one it wrote, data/active the file it renamed, the journal
+ *      empty) skips all of that: nothing changed since (spool_still_warm).
  *   2. the journal .newsgate/txn records, for every group, its high and
  *      the sizes of its .overview and index, plus the sizes of
  *      data/history and .newsgate/fingerprints; fdatasync. Nothing of the
@@ -15,10 +18,25 @@
  *      visible: readers ignore numbers above active's high. Overview,
  *      index, history and fingerprint lines are queued in memory.
  *   4. spool_flush(): one positioned write per file appends the queues at
- *      the sizes recorded in the journal; one syncfs() makes the batch
- *      durable; data/active.tmp is written, fsynced and renamed over
- *      data/active (the commit point), data/ is fsynced; the journal is
- *      emptied; the lock released.
+ *      the sizes recorded in the journal; data/active.tmp is written; one
+ *      syncfs() makes all of it durable, active.tmp included; active.tmp
+ *      is renamed over data/active (the commit point) and data/ fsynced;
+ *      the journal is emptied; the lock released.
+ *
+ * Why active.tmp needs no fsync of its own: the syncfs() put its data on
+ * stable storage before the rename was issued, so after a crash
+ * data/active is the old file (the journal rolls the batch back) or the
+ * new one with all its data, never a new name on lost contents.
+ *
+ * Without sync (spool_set_sync(sp, false), newsgate.conf [spool] sync =
+ * no) the same writes happen in the same order, with no fdatasync, no
+ * syncfs, no fsync (and the rename is an exchange plus an unlink, which
+ * spares ext4 a writeback). The page cache outlives a crashed or killed
+ * process and shows every later reader the writes in the order they were
+ * made, so the argument above holds for a process crash unchanged: the
+ * journal precedes the batch, the rename follows all of it, the caller
+ * reports a commit only after spool_flush() returns. A machine crash can
+ * lose what the kernel had not written back (docs/spool.md).
  *
  * Recovery (under the lock): if any group's high in active differs from
  * the journal's, the rename happened and the batch is committed: only the
