@@ -342,9 +342,13 @@ spool_lock_gen(struct spool *sp)
 static bool
 spool_still_warm(struct spool *sp, uint64_t gen)
 {
-	struct stat st, tst;
+	struct stat st, tst, hst;
 
-	if (!sp->warm || gen != sp->gen ||
+	/* History too, by its own descriptor: whatever replaced or grew
+	 * it (a rebuild that died before touching active) is seen. */
+	if (!sp->warm || gen != sp->gen || sp->histfd == -1 ||
+	    fstat(sp->histfd, &hst) == -1 || hst.st_nlink == 0 ||
+	    (uint64_t)hst.st_size != sp->hist.file_off ||
 	    fstatat(sp->dfd, SPOOL_ACTIVE, &st, 0) == -1 ||
 	    fstat(sp->txnfd, &tst) == -1 || tst.st_size != 0)
 		return false;
