@@ -57,6 +57,13 @@ struct thread_conf {
 struct config {
 	char *path;	   /* owned; file it came from, or NULL */
 	char *spool_dir;   /* owned; [spool] dir */
+	bool spool_sync;   /* [spool] sync: a commit is on stable storage
+			      before it is answered (yes), or only in the
+			      page cache, written in the same order (no) */
+	int64_t sync_interval_s; /* [spool] sync_interval: with sync = no,
+				    a syncfs at most this long after a
+				    commit; 0: none (the kernel's own
+				    writeback) */
 	char *hostname;	   /* owned; Path identity, Xref host, Message-ID
 			      right-hand side */
 	char *listen[CONFIG_LISTEN_MAX]; /* owned; "addr:port" */

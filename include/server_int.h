@@ -146,7 +146,9 @@ struct writer {
 	struct pipeline *pipe;
 	struct post_req **batch; /* staged in the current commit */
 	size_t nbatch, capbatch, cursor;
-	size_t prev_batch; /* posts the last commit took */
+	size_t prev_batch;    /* posts the last commit took */
+	uint64_t unsynced_ms; /* sync = no: now_ms() when the oldest commit
+				 not yet synced was seen; 0: none */
 };
 
 struct server {

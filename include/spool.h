@@ -119,6 +119,22 @@ size_t spool_pending(const struct spool *sp);
  * visible.
  */
 int spool_flush(struct spool *sp) __attribute__((warn_unused_result));
+/*
+ * Durability of spool_flush() (newsgate.conf [spool] sync; docs/spool.md).
+ * On (the default): a batch is on stable storage when spool_flush()
+ * returns 0. Off: the same writes in the same order (journal, files,
+ * appends, then the rename of data/active), but no fsync and no syncfs:
+ * a committed batch is in the page cache, so a crash of the process
+ * (kill -9 included) loses nothing committed and shows nothing half
+ * written, while a crash of the machine can lose the batches committed
+ * since the last spool_sync() (and roll back with them).
+ */
+void spool_set_sync(struct spool *sp, bool sync);
+/* Sync off: make every commit so far durable (one syncfs) when there was
+ * one since the last call. 0, or -1 with errno. spool_close() calls it. */
+int spool_sync(struct spool *sp) __attribute__((warn_unused_result));
+/* Sync off: has a batch been committed since the last spool_sync()? */
+bool spool_unsynced(const struct spool *sp);
 /* Discard every staged article (rolled back) and release the lock. */
 void spool_abort(struct spool *sp);
 

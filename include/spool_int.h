@@ -57,10 +57,15 @@ struct ovtail {
 /* Private per-group state, parallel to sp->groups[]. */
 struct grp {
 	uint64_t next;	    /* staged high; == groups[i].high when idle */
-	int dfd;	    /* group directory during a batch, else -1 */
+	int dfd;	    /* group directory (writers), else -1 */
+	int ovfd;	    /* .overview opened for appending, else -1 */
+	int idxfd;	    /* its index opened for appending, else -1 */
+	bool verified;	    /* the index was checked against .overview
+			       since the spool went warm */
 	bool touched;	    /* has staged articles in this batch */
-	uint64_t ov_size0;  /* .overview size at batch start */
-	uint64_t idx_size0; /* index file size at batch start */
+	uint64_t ov_size0;  /* .overview size at batch start; when the
+			       spool is warm, its size now */
+	uint64_t idx_size0; /* index file size, the same way */
 	struct buf ov;	    /* staged overview lines */
 	struct ovrec *recs; /* staged index records, off relative to ov */
 	size_t nrecs, caprecs;
@@ -100,6 +105,13 @@ struct fpset {
 	bool loaded;
 };
 
+/* A companion of active (active.times, newsgroups) as last read. */
+struct companion {
+	struct buf text; /* the file's bytes */
+	struct stat st;	 /* of the file read */
+	bool have;	 /* text is the file's as st says */
+};
+
 struct spool {
 	char *dir;  /* owned, as given */
 	char *host; /* owned, Xref host */
@@ -108,6 +120,14 @@ struct spool {
 	int lockfd;		    /* .newsgate/lock (writers), else -1 */
 	int txnfd;		    /* .newsgate/txn (writers), else -1 */
 	bool locked;		    /* holding the flock */
+	uint64_t gen;		    /* the lock file's generation: read when
+				       locking, bumped when unlocking */
+	bool warm;		    /* our own commit was the last writer's
+				       work: the sizes below and in gp[], and
+				       the fds kept open, are still right */
+	bool keep_warm;		    /* this lock ended in a commit */
+	int histfd, fpsfd;	    /* data/history, .newsgate/fingerprints
+				       opened for appending, else -1 */
 	bool in_batch;		    /* journal written, batch open */
 	struct spool_group *groups; /* owned, sorted by name */
 	struct grp *gp;		    /* owned, parallel to groups */
@@ -115,15 +135,22 @@ struct spool {
 	char **strs; /* owned creator/description strings */
 	size_t nstrs;
 	struct stat active_st; /* of data/active when last read */
+	struct companion times, newsgroups;
 	bool have_active;
 	struct hist hist;
 	struct fpset fps;
-	size_t pending;	       /* staged articles */
-	uint64_t hist_size0;   /* data/history size at batch start */
-	uint64_t fps_size0;    /* fingerprints size at batch start */
-	struct buf hist_stage; /* staged history lines */
-	struct buf render;     /* scratch: rendered article */
-	struct buf line;       /* scratch: one overview line */
+	size_t pending;		/* staged articles */
+	uint64_t hist_size0;	/* data/history size at batch start (warm:
+				   now) */
+	uint64_t fps_size0;	/* fingerprints size, the same way */
+	struct buf hist_stage;	/* staged history lines */
+	struct buf render;	/* scratch: rendered article */
+	struct buf line;	/* scratch: one overview line */
+	struct buf active_text; /* scratch: data/active being written */
+	bool sync;		/* commits flush to stable storage
+				   (spool_set_sync; default true) */
+	bool unsynced;		/* sync off: a commit since the last
+				   syncfs */
 };
 
 /* spool.c */
@@ -133,6 +160,9 @@ int spool_path_index(char *dst, size_t cap, const char *group) NG_NODISCARD;
 ssize_t spool_group_index(const struct spool *sp, const char *name);
 int spool_load_active(struct spool *sp) NG_NODISCARD;
 int spool_write_active(struct spool *sp, bool staged) NG_NODISCARD;
+int spool_active_write_tmp(
+    struct spool *sp, bool staged, bool sync) NG_NODISCARD;
+int spool_active_install(struct spool *sp, bool sync) NG_NODISCARD;
 int spool_read_file(
     struct spool *sp, const char *rel, struct buf *out) NG_NODISCARD;
 int spool_replace_file(struct spool *sp, const char *rel, const char *tmp,
@@ -178,5 +208,6 @@ int spool_rewrite_copies(
 int spool_lock(struct spool *sp) NG_NODISCARD;
 void spool_unlock(struct spool *sp);
 int spool_recover(struct spool *sp) NG_NODISCARD;
+void spool_cold(struct spool *sp);
 
 #endif

@@ -44,6 +44,7 @@ cli_spool_open(const struct config *c, enum spool_mode mode)
 	}
 	if (mode != SPOOL_WRITE)
 		return sp;
+	spool_set_sync(sp, c->spool_sync);
 	for (i = 0; i < c->ngroups; i++) {
 		const struct group_conf *g = &c->groups[i];
 

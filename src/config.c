@@ -23,6 +23,8 @@ static const char default_text[] =
     "# newsgate.conf: the embedded defaults (newsgate.conf(5))\n"
     "[spool]\n"
     "dir = ./spool\n"
+    "sync = yes\n"
+    "sync_interval = 0\n"
     "\n"
     "[server]\n"
     "hostname = newsgate.invalid\n"
@@ -95,6 +97,9 @@ static const struct setting settings[] = {
 	{"server", "tls_listen", CT_STR, OFF(tls_listen), 0, 0},
 	{"server", "user", CT_STR, OFF(user), 0, 0},
 	{"spool", "dir", CT_STR, OFF(spool_dir), 0, 0},
+	{"spool", "sync", CT_BOOL, OFF(spool_sync), 0, 0},
+	{"spool", "sync_interval", CT_I64_DUR, OFF(sync_interval_s), 0,
+	    86400},
 	{"threading", "body_weight", CT_DBL, TOFF(body_weight), 0, 100},
 	{"threading", "df_max", CT_DBL, TOFF(df_max), 0, 1},
 	{"threading", "enabled", CT_BOOL, TOFF(enabled), 0, 0},

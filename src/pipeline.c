@@ -69,6 +69,8 @@ struct pipeline {
 				   addressing, 0 = empty), cap fpcap */
 	size_t fpcap;
 	size_t nfps;
+	size_t *fpslot;		/* the nfps slots of fps in use, so that a
+				   small batch clears only those */
 	struct pipeline_stats st;
 	struct threader *thr;	/* NULL when threading is off */
 	bool thr_dirty;		/* articles added since the last save */
@@ -127,6 +129,7 @@ pipeline_new(const struct config *c, struct spool *sp,
 	p->force_group = force_group ? xstrdup(force_group) : NULL;
 	p->fpcap = 4 * PIPELINE_BATCH;
 	p->fps = xcalloc(p->fpcap, sizeof(*p->fps));
+	p->fpslot = xcalloc(p->fpcap / 2, sizeof(*p->fpslot));
 	if (c->threading.enabled) {
 		struct buf st = BUF_INIT((size_t)1 << 31);
 
@@ -173,7 +176,8 @@ staged_clear(struct pipeline *p)
 		free(p->staged[i].xref);
 	}
 	p->nstaged = 0;
-	memset(p->fps, 0, p->fpcap * sizeof(*p->fps));
+	for (i = 0; i < p->nfps; i++)
+		p->fps[p->fpslot[i]] = 0;
 	p->nfps = 0;
 	/* Articles in flight are not in the spool yet: keep theirs. */
 	for (i = 0; p->ninflight > 0 && i < PIPELINE_INFLIGHT_BUCKETS; i++)
@@ -197,6 +201,7 @@ pipeline_free(struct pipeline *p)
 	staged_clear(p);
 	free(p->staged);
 	free(p->fps);
+	free(p->fpslot);
 	free(p->force_group);
 	free(p);
 }
@@ -271,7 +276,7 @@ fp_seen(struct pipeline *p, uint64_t fp, bool insert)
 	}
 	if (insert && p->nfps < p->fpcap / 2) {
 		p->fps[i] = fp;
-		p->nfps++;
+		p->fpslot[p->nfps++] = i;
 	}
 	return false;
 }

@@ -128,7 +128,7 @@ writer_take(struct writer *w)
 	struct post_req *list;
 	struct timespec until;
 
-	if (w->ntodo < w->prev_batch && !w->stop) {
+	if (w->conf.spool_sync && w->ntodo < w->prev_batch && !w->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += SERVER_COMMIT_WAIT_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -146,17 +146,65 @@ writer_take(struct writer *w)
 	return list;
 }
 
+/*
+ * [spool] sync = no with a sync_interval: the first commit not yet on
+ * stable storage is made durable (one syncfs, with every commit after it)
+ * at most sync_interval_s later, whether or not posts keep coming.
+ * Called with w->mu held; the syncfs runs without it.
+ */
+static void
+writer_sync_due(struct writer *w, bool *due, struct timespec *at)
+{
+	uint64_t age, left = (uint64_t)w->conf.sync_interval_s * 1000;
+
+	*due = false;
+	if (w->conf.spool_sync || left == 0 || !spool_unsynced(w->sp)) {
+		w->unsynced_ms = 0;
+		return;
+	}
+	if (w->unsynced_ms == 0)
+		w->unsynced_ms = now_ms();
+	if ((age = now_ms() - w->unsynced_ms) < left) {
+		left -= age;
+		clock_gettime(CLOCK_MONOTONIC, at);
+		at->tv_sec += (time_t)(left / 1000);
+		at->tv_nsec += (long)(left % 1000) * 1000000L;
+		if (at->tv_nsec >= 1000000000L) {
+			at->tv_sec++;
+			at->tv_nsec -= 1000000000L;
+		}
+		return;
+	}
+	*due = true;
+	pthread_mutex_unlock(&w->mu);
+	if (spool_sync(w->sp) == -1) {
+		/* Logged; tried again after another interval. */
+	}
+	pthread_mutex_lock(&w->mu);
+	w->unsynced_ms = 0;
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct post_req *list, *r, **tail;
+	struct timespec at;
 	uint64_t one = 1;
+	bool due;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->todo == NULL && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
+		while (w->todo == NULL && !w->stop) {
+			writer_sync_due(w, &due, &at);
+			if (due)
+				continue;
+			if (w->unsynced_ms != 0)
+				(void)pthread_cond_timedwait(
+				    &w->cv, &w->mu, &at);
+			else
+				pthread_cond_wait(&w->cv, &w->mu);
+		}
 		if (w->todo == NULL)
 			break; /* stop, and nothing left */
 		list = writer_take(w);
@@ -166,6 +214,7 @@ writer_main(void *arg)
 		if (w->nbatch > 0)
 			writer_commit(w);
 		pthread_mutex_lock(&w->mu);
+		writer_sync_due(w, &due, &at);
 		for (tail = &list; *tail != NULL; tail = &(*tail)->next)
 			;
 		*w->done_tail = list;
@@ -214,6 +263,7 @@ writer_open(const struct server *sv)
 		free(w);
 		return NULL;
 	}
+	spool_set_sync(w->sp, w->conf.spool_sync);
 	add_conf_groups(w->sp, &w->conf);
 	if ((w->pipe = pipeline_new(&w->conf, w->sp, NULL)) == NULL)
 		fatalx("serve: cannot start the pipeline");

@@ -23,7 +23,8 @@
  *                      replaced whole (rename) only by a rewrite of its
  *                      References (spool_rethread.c)
  *   articles/A/B/.overview  NOV lines, ascending NUM
- *   .newsgate/lock     flock()ed by the one writer
+ *   .newsgate/lock     flock()ed by the one writer; a u64 little-endian
+ *                      generation, bumped by each writer as it unlocks
  *   .newsgate/txn      the journal of the open batch (empty when none),
  *                      or the redo log of a rewrite of thread headers
  *                      (spool_rethread.c)
@@ -268,7 +269,11 @@ spool_grp_fini(struct grp *g)
 {
 	if (g->dfd != -1)
 		close(g->dfd);
-	g->dfd = -1;
+	if (g->ovfd != -1)
+		close(g->ovfd);
+	if (g->idxfd != -1)
+		close(g->idxfd);
+	g->dfd = g->ovfd = g->idxfd = -1;
 	buf_free(&g->ov);
 	free(g->recs);
 	g->recs = NULL;
@@ -279,7 +284,7 @@ static void
 spool_grp_init(struct grp *g, uint64_t high)
 {
 	memset(g, 0, sizeof(*g));
-	g->dfd = -1;
+	g->dfd = g->ovfd = g->idxfd = -1;
 	g->next = high;
 	buf_init(&g->ov, SIZE_MAX);
 }
@@ -401,6 +406,47 @@ spool_parse_newsgroups(struct spool *sp, char *text)
 	}
 }
 
+/* Is st the same file, unchanged, as was? (inode, size, times) */
+static bool
+spool_same_stat(const struct stat *st, const struct stat *was)
+{
+	return st->st_ino == was->st_ino && st->st_dev == was->st_dev &&
+	    st->st_size == was->st_size &&
+	    st->st_mtim.tv_sec == was->st_mtim.tv_sec &&
+	    st->st_mtim.tv_nsec == was->st_mtim.tv_nsec &&
+	    st->st_ctim.tv_sec == was->st_ctim.tv_sec &&
+	    st->st_ctim.tv_nsec == was->st_ctim.tv_nsec;
+}
+
+/*
+ * The text of active.times or newsgroups, read again only when the file
+ * changed: they change with the group list, while active changes with
+ * every commit, and a server re-reads active after each one.
+ */
+static void
+spool_companion(struct spool *sp, const char *rel, struct companion *c)
+{
+	struct stat st;
+
+	if (fstatat(sp->dfd, rel, &st, 0) == -1) {
+		buf_reset(&c->text);
+		c->have = false;
+		return;
+	}
+	if (c->have && spool_same_stat(&st, &c->st))
+		return;
+	buf_reset(&c->text);
+	c->have = false;
+	/* Replaced between the stat and the read: read again next time,
+	 * since the stat kept is the older one. */
+	if (spool_read_file(sp, rel, &c->text) == -1 || c->text.err) {
+		buf_reset(&c->text);
+		return;
+	}
+	c->st = st;
+	c->have = true;
+}
+
 /*
  * (Re)read data/active and its companions. Private per-group state moves
  * to the new array by name; state of vanished groups is freed.
@@ -450,13 +496,97 @@ spool_load_active(struct spool *sp)
 	sp->active_st = st;
 	sp->have_active = true;
 
+	/* Parsed from copies: the parsers cut the text where they go. */
+	spool_companion(sp, SPOOL_TIMES, &sp->times);
 	buf_reset(&b);
-	if (spool_read_file(sp, SPOOL_TIMES, &b) == 0 && b.data)
+	buf_append(&b, sp->times.text.data, sp->times.text.len);
+	if (b.len)
 		spool_parse_times(sp, b.data);
+	spool_companion(sp, SPOOL_NEWSGROUPS, &sp->newsgroups);
 	buf_reset(&b);
-	if (spool_read_file(sp, SPOOL_NEWSGROUPS, &b) == 0 && b.data)
+	buf_append(&b, sp->newsgroups.text.data, sp->newsgroups.text.len);
+	if (b.len)
 		spool_parse_newsgroups(sp, b.data);
 	buf_free(&b);
+	return 0;
+}
+
+/*
+ * Write data/active.tmp from memory (staged: the staged highs), fsynced
+ * when sync. The writer holds the lock.
+ */
+int
+spool_active_write_tmp(struct spool *sp, bool staged, bool sync)
+{
+	struct buf *b = &sp->active_text;
+	size_t i;
+	int fd;
+
+	buf_reset(b);
+	for (i = 0; i < sp->ngroups; i++) {
+		const struct spool_group *g = &sp->groups[i];
+		uint64_t high = staged ? sp->gp[i].next : g->high;
+
+		buf_printf(b, "%s %010" PRIu64 " %010" PRIu64 " %c\n", g->name,
+		    high, g->low, g->flag);
+	}
+	if (b->err) {
+		errno = b->err;
+		goto fail;
+	}
+	fd = openat(sp->dfd, SPOOL_ACTIVE_TMP,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		goto fail;
+	if (write_all(fd, b->data ? b->data : "", b->len) == -1 ||
+	    (sync && fsync(fd) == -1)) {
+		close(fd);
+		goto fail_unlink;
+	}
+	if (close(fd) == -1)
+		goto fail_unlink;
+	return 0;
+fail_unlink:
+	unlinkat(sp->dfd, SPOOL_ACTIVE_TMP, 0);
+fail:
+	log_warn("spool: write %s/%s", sp->dir, SPOOL_ACTIVE_TMP);
+	return -1;
+}
+
+/*
+ * Rename data/active.tmp over data/active: the commit point. With sync,
+ * fsync data/ so that the rename is on stable storage. Then remember
+ * active's identity (spool_refresh() compares it).
+ */
+int
+spool_active_install(struct spool *sp, bool sync)
+{
+	/*
+	 * Without sync, active.tmp still has delayed-allocation blocks, and
+	 * ext4 (auto_da_alloc) starts the writeback of a file renamed over
+	 * another: an I/O submission in every commit. Exchanging the two
+	 * names is the same atomic switch of data/active without it; the old
+	 * file, now active.tmp, is unlinked (a reader that has it open keeps
+	 * reading it whole). A file system without RENAME_EXCHANGE renames.
+	 */
+	if (!sync &&
+	    renameat2(sp->dfd, SPOOL_ACTIVE_TMP, sp->dfd, SPOOL_ACTIVE,
+		RENAME_EXCHANGE) == 0) {
+		(void)unlinkat(sp->dfd, SPOOL_ACTIVE_TMP, 0);
+		goto done;
+	}
+	if (renameat(sp->dfd, SPOOL_ACTIVE_TMP, sp->dfd, SPOOL_ACTIVE) == -1) {
+		log_warn("spool: rename %s/%s", sp->dir, SPOOL_ACTIVE_TMP);
+		unlinkat(sp->dfd, SPOOL_ACTIVE_TMP, 0);
+		return -1;
+	}
+	if (sync && spool_fsync_dir(sp, "data") == -1) {
+		log_warn("spool: fsync %s/data", sp->dir);
+		return -1;
+	}
+done:
+	if (fstatat(sp->dfd, SPOOL_ACTIVE, &sp->active_st, 0) == 0)
+		sp->have_active = true;
 	return 0;
 }
 
@@ -467,33 +597,9 @@ spool_load_active(struct spool *sp)
 int
 spool_write_active(struct spool *sp, bool staged)
 {
-	struct buf b = BUF_INIT(SIZE_MAX);
-	size_t i;
-	int fd;
-
-	for (i = 0; i < sp->ngroups; i++) {
-		const struct spool_group *g = &sp->groups[i];
-		uint64_t high = staged ? sp->gp[i].next : g->high;
-
-		buf_printf(&b, "%s %010" PRIu64 " %010" PRIu64 " %c\n", g->name,
-		    high, g->low, g->flag);
-	}
-	if (spool_replace_file(sp, SPOOL_ACTIVE, SPOOL_ACTIVE_TMP,
-		b.data ? b.data : "", b.len, true) == -1) {
-		buf_free(&b);
+	if (spool_active_write_tmp(sp, staged, true) == -1)
 		return -1;
-	}
-	buf_free(&b);
-	if (spool_fsync_dir(sp, "data") == -1) {
-		log_warn("spool: fsync %s/data", sp->dir);
-		return -1;
-	}
-	if ((fd = openat(sp->dfd, SPOOL_ACTIVE, O_RDONLY | O_CLOEXEC)) != -1) {
-		if (fstat(fd, &sp->active_st) == 0)
-			sp->have_active = true;
-		close(fd);
-	}
-	return 0;
+	return spool_active_install(sp, true);
 }
 
 static int
@@ -559,6 +665,9 @@ spool_refresh(struct spool *sp)
 	    st.st_ctim.tv_sec == sp->active_st.st_ctim.tv_sec &&
 	    st.st_ctim.tv_nsec == sp->active_st.st_ctim.tv_nsec)
 		return 0;
+	/* Another process wrote: what a writer kept in memory is stale. */
+	if (sp->warm && !sp->locked)
+		spool_cold(sp);
 	if (spool_load_active(sp) == -1 ||
 	    spool_hist_load(sp, sp->locked) == -1)
 		return -1;
@@ -1432,11 +1541,15 @@ spool_open(const char *dir, const char *hostname, enum spool_mode mode)
 	sp->dir = xstrdup(dir);
 	sp->host = xstrdup(hostname && *hostname ? hostname : "localhost");
 	sp->mode = mode;
-	sp->lockfd = sp->txnfd = sp->dfd = -1;
+	sp->lockfd = sp->txnfd = sp->dfd = sp->histfd = sp->fpsfd = -1;
 	buf_init(&sp->hist.text, SIZE_MAX);
 	buf_init(&sp->hist_stage, SIZE_MAX);
 	buf_init(&sp->render, SIZE_MAX);
 	buf_init(&sp->line, SIZE_MAX);
+	buf_init(&sp->active_text, SIZE_MAX);
+	buf_init(&sp->times.text, SIZE_MAX);
+	buf_init(&sp->newsgroups.text, SIZE_MAX);
+	sp->sync = true;
 	if (mode == SPOOL_WRITE && spool_mkdir_p(dir) == -1)
 		goto fail;
 	if ((sp->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -1464,8 +1577,12 @@ spool_close(struct spool *sp)
 		return;
 	if (sp->in_batch && spool_flush(sp) == -1)
 		log_warnx("spool: %s: last batch not committed", sp->dir);
+	if (spool_sync(sp) == -1) {
+		/* Logged; the commits stay in the page cache. */
+	}
 	if (sp->locked)
 		spool_unlock(sp);
+	spool_cold(sp);
 	for (i = 0; i < sp->ngroups; i++)
 		spool_grp_fini(&sp->gp[i]);
 	free(sp->gp);
@@ -1477,6 +1594,9 @@ spool_close(struct spool *sp)
 	buf_free(&sp->hist_stage);
 	buf_free(&sp->render);
 	buf_free(&sp->line);
+	buf_free(&sp->active_text);
+	buf_free(&sp->times.text);
+	buf_free(&sp->newsgroups.text);
 	if (sp->lockfd != -1)
 		close(sp->lockfd);
 	if (sp->txnfd != -1)

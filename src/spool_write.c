@@ -5,7 +5,10 @@
  * A batch:
  *   1. spool_lock(): flock .newsgate/lock, re-read active, roll back or
  *      finish a crashed batch (spool_recover), read the history and
- *      fingerprint tails another writer added.
+ *      fingerprint tails another writer added. A writer whose own commit
+ *      was the last use of the lock (the generation in the lock file is
+ *      the one it wrote, data/active the file it renamed, the journal
+ *      empty) skips all of that: nothing changed since (spool_still_warm).
  *   2. the journal .newsgate/txn records, for every group, its high and
  *      the sizes of its .overview and index, plus the sizes of
  *      data/history and .newsgate/fingerprints; fdatasync. Nothing of the
@@ -15,10 +18,25 @@
  *      visible: readers ignore numbers above active's high. Overview,
  *      index, history and fingerprint lines are queued in memory.
  *   4. spool_flush(): one positioned write per file appends the queues at
- *      the sizes recorded in the journal; one syncfs() makes the batch
- *      durable; data/active.tmp is written, fsynced and renamed over
- *      data/active (the commit point), data/ is fsynced; the journal is
- *      emptied; the lock released.
+ *      the sizes recorded in the journal; data/active.tmp is written; one
+ *      syncfs() makes all of it durable, active.tmp included; active.tmp
+ *      is renamed over data/active (the commit point) and data/ fsynced;
+ *      the journal is emptied; the lock released.
+ *
+ * Why active.tmp needs no fsync of its own: the syncfs() put its data on
+ * stable storage before the rename was issued, so after a crash
+ * data/active is the old file (the journal rolls the batch back) or the
+ * new one with all its data, never a new name on lost contents.
+ *
+ * Without sync (spool_set_sync(sp, false), newsgate.conf [spool] sync =
+ * no) the same writes happen in the same order, with no fdatasync, no
+ * syncfs, no fsync (and the rename is an exchange plus an unlink, which
+ * spares ext4 a writeback). The page cache outlives a crashed or killed
+ * process and shows every later reader the writes in the order they were
+ * made, so the argument above holds for a process crash unchanged: the
+ * journal precedes the batch, the rename follows all of it, the caller
+ * reports a commit only after spool_flush() returns. A machine crash can
+ * lose what the kernel had not written back (docs/spool.md).
  *
  * Recovery (under the lock): if any group's high in active differs from
  * the journal's, the rename happened and the batch is committed: only the
@@ -285,9 +303,80 @@ out:
 	return rc;
 }
 
+/* Close the files kept open between batches; forget the sizes. */
+void
+spool_cold(struct spool *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->ngroups; i++) {
+		struct grp *g = &sp->gp[i];
+
+		if (g->dfd != -1)
+			close(g->dfd);
+		if (g->ovfd != -1)
+			close(g->ovfd);
+		if (g->idxfd != -1)
+			close(g->idxfd);
+		g->dfd = g->ovfd = g->idxfd = -1;
+		g->verified = false;
+	}
+	if (sp->histfd != -1)
+		close(sp->histfd);
+	if (sp->fpsfd != -1)
+		close(sp->fpsfd);
+	sp->histfd = sp->fpsfd = -1;
+	sp->warm = false;
+}
+
+/* The generation in the lock file (0 when it has none yet). */
+static uint64_t
+spool_lock_gen(struct spool *sp)
+{
+	uint64_t v = 0;
+
+	if (pread(sp->lockfd, &v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		return 0;
+	return le64toh(v);
+}
+
+/*
+ * Is the spool as our last commit left it? The lock file's generation is
+ * the one we wrote when we unlocked (every writer bumps it when it
+ * unlocks, so no other writer held the lock since), data/active is the
+ * file we renamed into place, and the journal is empty. Then active,
+ * history, fingerprints, the sizes of the appended files and the index
+ * checks in memory are right, and the files kept open are the ones under
+ * those names (only a writer holding the lock replaces them).
+ */
+static bool
+spool_still_warm(struct spool *sp, uint64_t gen)
+{
+	struct stat st, tst, hst;
+
+	/* History too, by its own descriptor: whatever replaced or grew
+	 * it (a rebuild that died before touching active) is seen. */
+	if (!sp->warm || gen != sp->gen || sp->histfd == -1 ||
+	    fstat(sp->histfd, &hst) == -1 || hst.st_nlink == 0 ||
+	    (uint64_t)hst.st_size != sp->hist.file_off ||
+	    fstatat(sp->dfd, SPOOL_ACTIVE, &st, 0) == -1 ||
+	    fstat(sp->txnfd, &tst) == -1 || tst.st_size != 0)
+		return false;
+	return st.st_ino == sp->active_st.st_ino &&
+	    st.st_dev == sp->active_st.st_dev &&
+	    st.st_size == sp->active_st.st_size &&
+	    st.st_mtim.tv_sec == sp->active_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == sp->active_st.st_mtim.tv_nsec &&
+	    st.st_ctim.tv_sec == sp->active_st.st_ctim.tv_sec &&
+	    st.st_ctim.tv_nsec == sp->active_st.st_ctim.tv_nsec;
+}
+
 int
 spool_lock(struct spool *sp)
 {
+	uint64_t gen;
+	bool warm;
+
 	if (sp->locked)
 		return 0;
 	if (sp->mode != SPOOL_WRITE || sp->lockfd == -1) {
@@ -300,6 +389,15 @@ spool_lock(struct spool *sp)
 			return -1;
 		}
 	sp->locked = true;
+	gen = spool_lock_gen(sp);
+	warm = spool_still_warm(sp, gen);
+	sp->gen = gen;
+	/* Stays warm past the unlock only if this lock ends in a commit
+	 * (spool_flush() sets keep_warm). */
+	sp->keep_warm = false;
+	if (warm)
+		return 0;
+	spool_cold(sp);
 	if (spool_load_active(sp) == -1 || spool_recover(sp) == -1 ||
 	    spool_hist_load(sp, true) == -1 || spool_fps_load(sp) == -1) {
 		spool_unlock(sp);
@@ -311,10 +409,40 @@ spool_lock(struct spool *sp)
 void
 spool_unlock(struct spool *sp)
 {
+	uint64_t v;
+
 	if (!sp->locked)
 		return;
+	if (!sp->keep_warm)
+		spool_cold(sp);
+	sp->keep_warm = false;
+	/* No sync: the generation only tells live processes apart. */
+	v = htole64(++sp->gen);
+	if (pwrite(sp->lockfd, &v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
+		log_warn("spool: write %s/%s", sp->dir, SPOOL_LOCK);
+		sp->warm = false;
+		spool_cold(sp);
+	}
 	flock(sp->lockfd, LOCK_UN);
 	sp->locked = false;
+}
+
+/*
+ * The size of an appended file now: through the fd kept open while it
+ * still has a name (cheaper than a path lookup), else by its name.
+ */
+static uint64_t
+spool_size_now(struct spool *sp, int *fd, const char *rel)
+{
+	struct stat st;
+
+	if (*fd != -1) {
+		if (fstat(*fd, &st) == 0 && st.st_nlink > 0)
+			return (uint64_t)st.st_size;
+		close(*fd); /* replaced or removed under us */
+		*fd = -1;
+	}
+	return spool_file_size(sp, rel);
 }
 
 /* Write the journal of a new batch (locked). */
@@ -323,13 +451,15 @@ spool_begin(struct spool *sp)
 {
 	struct buf j = BUF_INIT(SIZE_MAX);
 	char path[SPOOL_PATH_MAX];
+	uint64_t ov, idx;
 	size_t i;
 	int rc = -1;
 
 	if (spool_lock(sp) == -1)
 		return -1;
-	sp->hist_size0 = spool_file_size(sp, SPOOL_HISTORY);
-	sp->fps_size0 = spool_file_size(sp, SPOOL_FPS) & ~(uint64_t)7;
+	sp->hist_size0 = spool_size_now(sp, &sp->histfd, SPOOL_HISTORY);
+	sp->fps_size0 =
+	    spool_size_now(sp, &sp->fpsfd, SPOOL_FPS) & ~(uint64_t)7;
 	buf_printf(&j, "%s %" PRIu64 " %" PRIu64 "\n", SPOOL_TXN_MAGIC,
 	    sp->hist_size0, sp->fps_size0);
 	for (i = 0; i < sp->ngroups; i++) {
@@ -338,11 +468,17 @@ spool_begin(struct spool *sp)
 		if (spool_path_group(path, sizeof(path), sp->groups[i].name,
 			SPOOL_OVERVIEW) == -1)
 			goto out;
-		g->ov_size0 = spool_file_size(sp, path);
+		ov = spool_size_now(sp, &g->ovfd, path);
 		if (spool_path_index(path, sizeof(path), sp->groups[i].name) ==
 		    -1)
 			goto out;
-		g->idx_size0 = spool_file_size(sp, path);
+		idx = spool_size_now(sp, &g->idxfd, path);
+		/* The index check of spool_touch() holds while nobody but our
+		 * own commits changed the two files. */
+		if (!sp->warm || ov != g->ov_size0 || idx != g->idx_size0)
+			g->verified = false;
+		g->ov_size0 = ov;
+		g->idx_size0 = idx;
 		g->next = sp->groups[i].high;
 		g->touched = false;
 		buf_printf(&j, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
@@ -350,9 +486,10 @@ spool_begin(struct spool *sp)
 		    g->idx_size0);
 	}
 	buf_puts(&j, "end\n");
-	if (j.err || ftruncate(sp->txnfd, 0) == -1 ||
-	    spool_pwrite_all(sp->txnfd, j.data, j.len, 0) == -1 ||
-	    fdatasync(sp->txnfd) == -1) {
+	/* The journal is empty: spool_lock() applied or emptied any other
+	 * (and a longer file would still end at our "end" line). */
+	if (j.err || spool_pwrite_all(sp->txnfd, j.data, j.len, 0) == -1 ||
+	    (sp->sync && fdatasync(sp->txnfd) == -1)) {
 		log_warn("spool: write %s/%s", sp->dir, SPOOL_TXN);
 		goto out;
 	}
@@ -378,9 +515,6 @@ spool_end(struct spool *sp)
 	for (i = 0; i < sp->ngroups; i++) {
 		struct grp *g = &sp->gp[i];
 
-		if (g->dfd != -1)
-			close(g->dfd);
-		g->dfd = -1;
 		g->touched = false;
 		g->nrecs = 0;
 		g->next = sp->groups[i].high;
@@ -630,9 +764,16 @@ spool_touch(struct spool *sp, size_t gi)
 
 	if (g->touched)
 		return 0;
-	if (spool_index_verify(
+	/* Checked once while warm: since then only we appended to both. */
+	if (!g->verified && g->idxfd != -1) {
+		close(g->idxfd); /* the check may replace the file */
+		g->idxfd = -1;
+	}
+	if (!g->verified &&
+	    spool_index_verify(
 		sp, sp->groups[gi].name, g->ov_size0, &g->idx_size0) == -1)
 		return -1;
+	g->verified = true;
 	g->touched = true;
 	return 0;
 }
@@ -728,6 +869,17 @@ spool_pending(const struct spool *sp)
 	return sp->pending;
 }
 
+/* *fd, opened for appending when it is not yet (kept between batches
+ * while the spool is warm). */
+static int
+spool_append_fd(struct spool *sp, int *fd, const char *rel)
+{
+	if (*fd == -1)
+		*fd =
+		    openat(sp->dfd, rel, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	return *fd;
+}
+
 /* Append the queued lines of one group: overview, then index. */
 static int
 spool_flush_group(struct spool *sp, size_t gi)
@@ -736,16 +888,13 @@ spool_flush_group(struct spool *sp, size_t gi)
 	char path[SPOOL_PATH_MAX];
 	uint64_t *recs;
 	size_t k;
-	int fd, rc;
+	int rc;
 
 	if (spool_path_group(
 		path, sizeof(path), sp->groups[gi].name, SPOOL_OVERVIEW) == -1)
 		return -1;
-	if ((fd = openat(
-		 sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1)
-		goto fail;
-	rc = spool_pwrite_all(fd, g->ov.data, g->ov.len, g->ov_size0);
-	if (close(fd) == -1 || rc == -1)
+	if (spool_append_fd(sp, &g->ovfd, path) == -1 ||
+	    spool_pwrite_all(g->ovfd, g->ov.data, g->ov.len, g->ov_size0) == -1)
 		goto fail;
 	if (spool_path_index(path, sizeof(path), sp->groups[gi].name) == -1)
 		return -1;
@@ -754,14 +903,12 @@ spool_flush_group(struct spool *sp, size_t gi)
 		recs[2 * k] = htole64(g->recs[k].num);
 		recs[2 * k + 1] = htole64(g->ov_size0 + g->recs[k].off);
 	}
-	if ((fd = openat(
-		 sp->dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1) {
-		free(recs);
-		goto fail;
-	}
-	rc = spool_pwrite_all(fd, recs, g->nrecs * SPOOL_IDXREC, g->idx_size0);
+	rc = spool_append_fd(sp, &g->idxfd, path) == -1
+	    ? -1
+	    : spool_pwrite_all(
+		  g->idxfd, recs, g->nrecs * SPOOL_IDXREC, g->idx_size0);
 	free(recs);
-	if (close(fd) == -1 || rc == -1)
+	if (rc == -1)
 		goto fail;
 	return 0;
 fail:
@@ -776,26 +923,23 @@ spool_flush_history(struct spool *sp)
 	const struct fpset *f = &sp->fps;
 	uint64_t *vals;
 	size_t k, n = f->n - f->ncommitted;
-	int fd, rc;
+	int rc;
 
-	if ((fd = openat(sp->dfd, SPOOL_HISTORY, O_WRONLY | O_CREAT | O_CLOEXEC,
-		 0644)) == -1)
-		goto fail;
-	rc = spool_pwrite_all(
-	    fd, sp->hist_stage.data, sp->hist_stage.len, sp->hist_size0);
-	if (close(fd) == -1 || rc == -1)
+	if (spool_append_fd(sp, &sp->histfd, SPOOL_HISTORY) == -1 ||
+	    spool_pwrite_all(sp->histfd, sp->hist_stage.data,
+		sp->hist_stage.len, sp->hist_size0) == -1)
 		goto fail;
 	if (n == 0)
 		return 0;
-	if ((fd = openat(sp->dfd, SPOOL_FPS, O_WRONLY | O_CREAT | O_CLOEXEC,
-		 0644)) == -1)
+	if (spool_append_fd(sp, &sp->fpsfd, SPOOL_FPS) == -1)
 		goto fail;
 	vals = xcalloc(n, sizeof(*vals));
 	for (k = 0; k < n; k++)
 		vals[k] = htole64(f->vals[f->ncommitted + k]);
-	rc = spool_pwrite_all(fd, vals, n * sizeof(*vals), sp->fps_size0);
+	rc =
+	    spool_pwrite_all(sp->fpsfd, vals, n * sizeof(*vals), sp->fps_size0);
 	free(vals);
-	if (close(fd) == -1 || rc == -1)
+	if (rc == -1)
 		goto fail;
 	return 0;
 fail:
@@ -811,10 +955,14 @@ spool_flush(struct spool *sp)
 	if (!sp->in_batch)
 		return 0;
 	if (sp->pending == 0) {
-		if (spool_txn_clear(sp) == -1) {
+		/* Nothing was written: a journal that survives a crash rolls
+		 * back nothing, so it needs no sync when commits have none. */
+		if (sp->sync ? spool_txn_clear(sp) == -1
+			     : ftruncate(sp->txnfd, 0) == -1) {
 			spool_undo(sp);
 			return -1;
 		}
+		sp->warm = sp->keep_warm = true; /* nothing changed */
 		spool_end(sp);
 		return 0;
 	}
@@ -823,21 +971,46 @@ spool_flush(struct spool *sp)
 			goto fail;
 	if (spool_flush_history(sp) == -1)
 		goto fail;
+	/*
+	 * data/active.tmp is written before the syncfs, so that the one
+	 * syncfs makes its contents durable together with every file of the
+	 * batch: the rename then switches data/active to an inode whose data
+	 * is already on stable storage, and the fsync of data/ makes the
+	 * switch itself durable (one device flush fewer than an fsync of
+	 * active.tmp of its own). A crash before the rename leaves the old
+	 * active and the journal: rolled back; after it: committed.
+	 */
+	if (spool_active_write_tmp(sp, true, false) == -1)
+		goto fail;
 	/* One sync for every file of the batch: group commit. */
-	if (syncfs(sp->dfd) == -1) {
+	if (sp->sync && syncfs(sp->dfd) == -1) {
 		log_warn("spool: syncfs %s", sp->dir);
 		goto fail;
 	}
-	if (spool_write_active(sp, true) == -1)
+	if (spool_active_install(sp, sp->sync) == -1)
 		goto fail;
+	if (!sp->sync)
+		sp->unsynced = true;
 	/* Committed. */
-	for (i = 0; i < sp->ngroups; i++)
-		sp->groups[i].high = sp->gp[i].next;
+	for (i = 0; i < sp->ngroups; i++) {
+		struct grp *g = &sp->gp[i];
+
+		sp->groups[i].high = g->next;
+		if (g->touched) {
+			g->ov_size0 += g->ov.len;
+			g->idx_size0 += g->nrecs * SPOOL_IDXREC;
+		}
+	}
 	sp->hist.ncommitted = sp->hist.n;
 	sp->hist.file_off = sp->hist_size0 + sp->hist_stage.len;
 	sp->fps.file_off =
 	    sp->fps_size0 + (sp->fps.n - sp->fps.ncommitted) * sizeof(uint64_t);
 	sp->fps.ncommitted = sp->fps.n;
+	sp->hist_size0 = sp->hist.file_off;
+	sp->fps_size0 = sp->fps.file_off;
+	/* Every size in memory is the file's now: the next batch under the
+	 * next lock may skip re-reading them if nobody else writes first. */
+	sp->warm = sp->keep_warm = true;
 	/* No sync needed: a journal that survives a crash is seen as
 	 * committed, since active's highs moved. */
 	if (ftruncate(sp->txnfd, 0) == -1)
@@ -847,6 +1020,31 @@ spool_flush(struct spool *sp)
 fail:
 	spool_undo(sp);
 	return -1;
+}
+
+void
+spool_set_sync(struct spool *sp, bool sync)
+{
+	sp->sync = sync;
+}
+
+int
+spool_sync(struct spool *sp)
+{
+	if (!sp->unsynced)
+		return 0;
+	if (syncfs(sp->dfd) == -1) {
+		log_warn("spool: syncfs %s", sp->dir);
+		return -1;
+	}
+	sp->unsynced = false;
+	return 0;
+}
+
+bool
+spool_unsynced(const struct spool *sp)
+{
+	return sp->unsynced;
 }
 
 void

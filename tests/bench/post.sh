@@ -12,13 +12,16 @@
 #     article at a time per connection, as every newsreader posts; over
 #     each of CONNS_LIST (4 16 64) connections. RUNS (3) runs alternate
 #     the servers; every run starts from an empty server: newsgate on a
-#     fresh file system (BENCH_FS in lib.sh), INN reset. newsgate answers
-#     240 only once the article is durable (group commit: one commit for
-#     every post that arrived in one event-loop wakeup); INN's nnrpd hands
-#     the article to innd, which never fsyncs it. So with one article in
-#     flight per connection, newsgate's rate is bounded by connections /
-#     (the time of one commit: a few device flushes), whatever its CPU.
-#     Reported: posts/s and posts per server CPU-second, medians.
+#     fresh file system (BENCH_FS in lib.sh), INN reset. newsgate runs in
+#     both of its durability modes ([spool] sync, newsgate.conf(5)):
+#     durable (sync = yes, the default) answers 240 only once the article
+#     is on stable storage (group commit: one commit for every post that
+#     arrived meanwhile), so with one article in flight per connection its
+#     rate is bounded by connections / (the time of one commit: two
+#     device flushes), whatever its CPU; sync = no writes the same files
+#     in the same order without a flush, like INN, whose nnrpd hands the
+#     article to innd, which never fsyncs it. Reported: posts/s and posts
+#     per server CPU-second, medians, and the ratios to INN.
 # (b) ARTICLE over TLS. newsgate serves the scratch spool on a plain port
 #     and an implicit-TLS port (a certificate from contrib/scripts/
 #     mkcert.sh); TLS_CONNS (4) clients each send TLS_REQS (20,000)
@@ -87,11 +90,19 @@ start_ng() {	# spool, then serve options
 	    die "newsgate serve did not start: $(tail -3 "$BENCH_WORK/serve.log")"
 }
 
-ng_post() {	# conns run
+NOSYNC_CONF=$BENCH_WORK/nosync.conf
+printf '[spool]\nsync = no\n' >"$NOSYNC_CONF"
+
+ng_post() {	# conns run mode (sync|nosync)
 	fs=$(fs_new ngpost)
 	"$NEWSGATE_BIN" groups --spool "$fs/spool" add "$BENCH_GROUP" \
 	    "posting benchmark" >/dev/null
-	start_ng "$fs/spool" --listen "127.0.0.1:$NG_PORT"
+	if [ "$3" = nosync ]; then
+		start_ng "$fs/spool" --config "$NOSYNC_CONF" \
+		    --listen "127.0.0.1:$NG_PORT"
+	else
+		start_ng "$fs/spool" --listen "127.0.0.1:$NG_PORT"
+	fi
 	line=$("$NNTPLOAD" post -p "$NG_PORT" -c "$1" -n "$POSTS" \
 	    -P "$NG_PID" "$SRCDIR" 2>>"$BENCH_WORK/load.err") ||
 	    say "newsgate post: nntpload: $(tail -1 "$BENCH_WORK/load.err")"
@@ -99,8 +110,8 @@ ng_post() {	# conns run
 	"$NEWSGATE_BIN" check --spool "$fs/spool" >"$BENCH_WORK/check.out" 2>&1 ||
 	    say "newsgate check after the run: $(tail -2 "$BENCH_WORK/check.out")"
 	fs_drop ngpost
-	say "run $2: newsgate, $1 conns: $line"
-	echo "ng post$1 $line" >>"$OUT"
+	say "run $2: newsgate ($3), $1 conns: $line"
+	echo "ng$3 post$1 $line" >>"$OUT"
 }
 
 inn_post() {	# conns run
@@ -124,7 +135,8 @@ inn_env
 r=1
 while [ $r -le "$RUNS" ]; do
 	for c in $CONNS_LIST; do
-		ng_post "$c" "$r"
+		ng_post "$c" "$r" sync
+		ng_post "$c" "$r" nosync
 		inn_post "$c" "$r"
 	done
 	r=$((r + 1))
@@ -216,18 +228,30 @@ echo
 echo "POST: $POSTS articles, one in flight per connection; medians of" \
     "$RUNS runs (alternating servers, each from empty)"
 echo
-echo "| connections | newsgate posts/s (durable) | INN 2.7.1 posts/s" \
-    "(no fsync) | newsgate/INN | newsgate posts/CPU-s | INN nnrpd" \
-    "posts/CPU-s | newsgate runs | INN runs |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+echo "| connections | newsgate posts/s, durable (sync = yes) |" \
+    "newsgate posts/s, sync = no | INN 2.7.1 posts/s (no fsync) |" \
+    "durable/INN | sync = no/INN | newsgate posts/CPU-s, durable |" \
+    "newsgate posts/CPU-s, sync = no | INN nnrpd posts/CPU-s |" \
+    "durable runs | sync = no runs | INN runs |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
 for c in $CONNS_LIST; do
-	a=$(med ng "post$c" rate)
+	a=$(med ngsync "post$c" rate)
+	n=$(med ngnosync "post$c" rate)
 	b=$(med inn "post$c" rate)
-	printf "| %s | %.0f | %.0f | %s | %s | %s | %s | %s |\n" "$c" "$a" \
-	    "$b" "$(ratio "$a" "$b")" "$(per_cpu ng "post$c")" \
-	    "$(per_cpu inn "post$c")" "$(runs ng "post$c" rate)" \
-	    "$(runs inn "post$c" rate)"
+	printf "| %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n" \
+	    "$c" "$a" "$n" "$b" "$(ratio "$a" "$b")" "$(ratio "$n" "$b")" \
+	    "$(per_cpu ngsync "post$c")" "$(per_cpu ngnosync "post$c")" \
+	    "$(per_cpu inn "post$c")" "$(runs ngsync "post$c" rate)" \
+	    "$(runs ngnosync "post$c" rate)" "$(runs inn "post$c" rate)"
 done
+echo
+for c in $CONNS_LIST; do
+	echo "nntpload's own CPU-seconds per run at $c connections (medians):" \
+	    "durable $(med ngsync "post$c" client_cpu_s)," \
+	    "sync = no $(med ngnosync "post$c" client_cpu_s)," \
+	    "INN $(med inn "post$c" client_cpu_s)"
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "(INN's CPU is nnrpd's, its children included; innd, which files the" \
     "articles, is not counted.)"

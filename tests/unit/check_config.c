@@ -58,6 +58,9 @@ START_TEST(test_defaults)
 	ck_assert(c.threading.df_max == td.df_max);
 	ck_assert(c.threading.posts == td.posts);
 	ck_assert_uint_eq(c.max_article_bytes, 1048576);
+	/* Durable commits unless the file says otherwise. */
+	ck_assert(c.spool_sync);
+	ck_assert_int_eq(c.sync_interval_s, 0);
 	config_fini(&c);
 	buf_free(&err);
 }
@@ -125,13 +128,42 @@ START_TEST(test_errors_name_file_and_line)
 }
 END_TEST
 
+START_TEST(test_spool_sync)
+{
+	struct config c;
+	struct buf err = BUF_INIT(1024);
+	const char *path =
+	    write_conf("[spool]\nsync = no\nsync_interval = 2m\n");
+
+	ck_assert_int_eq(config_load(&c, path, &err), 0);
+	ck_assert(!c.spool_sync);
+	ck_assert_int_eq(c.sync_interval_s, 120);
+	ck_assert_str_eq(c.spool_dir, "./spool");
+	config_fini(&c);
+	unlink(path);
+	path = write_conf("[spool]\nsync = yes\nsync_interval = 86400\n");
+	ck_assert_int_eq(config_load(&c, path, &err), 0);
+	ck_assert(c.spool_sync);
+	ck_assert_int_eq(c.sync_interval_s, 86400);
+	config_fini(&c);
+	unlink(path);
+	buf_free(&err);
+	expect_error(
+	    "[spool]\nsync = sometimes\n", ":2: sync: expected yes or no");
+	expect_error("[spool]\nsync_interval = -1\n",
+	    ":2: sync_interval: -1 is out of range");
+	expect_error("[spool]\nsync_interval = 86401\n", "out of range");
+	expect_error("[spool]\nsync_interval = 5w\n", "not a number");
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct config c;
 	struct buf err = BUF_INIT(1024);
 
-	ck_assert_int_eq(config_load(&c, "/nonexistent/newsgate.conf", &err),
-	    -1);
+	ck_assert_int_eq(
+	    config_load(&c, "/nonexistent/newsgate.conf", &err), -1);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "No such file"));
 	buf_free(&err);
 }
@@ -162,6 +194,7 @@ main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_file_overrides_and_replaces_groups);
 	tcase_add_test(tc, test_errors_name_file_and_line);
+	tcase_add_test(tc, test_spool_sync);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_long_line);
 	suite_add_tcase(s, tc);
