@@ -209,17 +209,6 @@ active_high(const char *spool, const char *group)
 	return high;
 }
 
-static void
-group_dir(const char *spool, const char *group, char *out, size_t cap)
-{
-	char *p;
-
-	ck_assert(str_printf(out, cap, "%s/articles/%s", spool, group));
-	for (p = out + strlen(spool) + strlen("/articles/"); *p; p++)
-		if (*p == '.')
-			*p = '/';
-}
-
 /* Reports [from, nreports) are there, whole, under each reported number. */
 static void
 verify_reports(const char *spool, size_t from)
@@ -238,7 +227,7 @@ verify_reports(const char *spool, size_t from)
 
 		ck_assert_uint_le(c->num, strcmp(c->group, "us.statedept") == 0 ?
 			high_us : high_pk);
-		group_dir(spool, c->group, dir, sizeof(dir));
+		ngt_group_dir(spool, c->group, dir, sizeof(dir));
 		ck_assert(str_printf(path, sizeof(path), "%s/%" PRIu64, dir,
 		    c->num));
 		fd = open(path, O_RDONLY);
@@ -284,7 +273,7 @@ verify_group(const char *spool, const char *group, bool strict)
 	struct stat st;
 	DIR *d;
 
-	group_dir(spool, group, dir, sizeof(dir));
+	ngt_group_dir(spool, group, dir, sizeof(dir));
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {

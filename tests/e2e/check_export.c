@@ -71,20 +71,6 @@ teardown(void)
 	ngt_dir_free(&d);
 }
 
-static void
-slurp(const char *path, struct buf *b)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd;
-
-	buf_reset(b);
-	ck_assert_msg((fd = open(path, O_RDONLY)) != -1, "open %s", path);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(b, chunk, (size_t)n);
-	close(fd);
-}
-
 /* Run newsgate; output (stdout and stderr) into out when not NULL. */
 static int
 run(struct buf *out, const char *const *args)
@@ -168,7 +154,7 @@ START_TEST(test_sample_round_trip)
 	    "%s", buf_cstr(&out));
 	ck_assert_msg(has(&out, "exported 1 article to"), "%s",
 	    buf_cstr(&out));
-	slurp(file, &mbox);
+	ck_assert_int_eq(ngt_slurp(file, &mbox), 0);
 	ck_assert_int_eq(separators(&mbox), 1);
 	/* The envelope sender is the address of From, the date asctime. */
 	ck_assert_msg(strncmp(mbox.data, "From news@newsgate.invalid ", 27) ==
@@ -185,10 +171,10 @@ START_TEST(test_sample_round_trip)
 	ck_assert_msg(has(&out, "imported 1, duplicates 0, rejected 0"), "%s",
 	    buf_cstr(&out));
 	str_printf(path, sizeof(path), "%s/articles/pakistan/news/1", d.spool);
-	slurp(path, &a1);
+	ck_assert_int_eq(ngt_slurp(path, &a1), 0);
 	str_printf(path, sizeof(path), "%s/spool2/articles/copy/sample/1",
 	    d.path);
-	slurp(path, &a2);
+	ck_assert_int_eq(ngt_slurp(path, &a2), 0);
 	body1 = strstr(buf_cstr(&a1), "\n\n");
 	body2 = strstr(buf_cstr(&a2), "\n\n");
 	ck_assert_ptr_nonnull(body1);
@@ -223,7 +209,7 @@ START_TEST(test_thread_and_from_quoting)
 			      "--mbox", "test.thread", "--thread",
 			      "<root@example.org>", "-o", file, NULL}) == 0,
 	    "%s", buf_cstr(&out));
-	slurp(file, &mbox);
+	ck_assert_int_eq(ngt_slurp(file, &mbox), 0);
 	/* Root, reply one, and reply two (found through reply one). */
 	ck_assert_int_eq(separators(&mbox), 3);
 	ck_assert(has(&mbox, "Message-ID: <root@example.org>"));
@@ -244,7 +230,7 @@ START_TEST(test_thread_and_from_quoting)
 	for (i = 1, n = 0; i <= 3; i++) {
 		str_printf(path, sizeof(path),
 		    "%s/spool2/articles/copy/thread/%d", d.path, i);
-		slurp(path, &art);
+		ck_assert_int_eq(ngt_slurp(path, &art), 0);
 		if (has(&art, "Message-ID: <root@example.org>\n")) {
 			ck_assert(has(&art, "\n\nRoot body.\n>From here on, "
 					    "said the quoted line.\nFrom "

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "buf.h"
+#include "ngtest.h"
 
 static char tmpdir[64];
 static char spool[128];
@@ -20,21 +21,6 @@ struct run {
 	struct buf out; /* stdout */
 	struct buf err; /* stderr */
 };
-
-static void
-slurp(const char *path, struct buf *b)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd;
-
-	buf_reset(b);
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(b, chunk, (size_t)n);
-	close(fd);
-}
 
 /* Run newsgate with args (NULL-terminated), stdin from in_path or
  * /dev/null. */
@@ -71,8 +57,8 @@ run(struct run *r, const char *in_path, const char *const *args)
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	buf_init(&r->out, SIZE_MAX);
 	buf_init(&r->err, SIZE_MAX);
-	slurp(outp, &r->out);
-	slurp(errp, &r->err);
+	(void)ngt_slurp(outp, &r->out);
+	(void)ngt_slurp(errp, &r->err);
 }
 
 static void
@@ -148,7 +134,7 @@ START_TEST(test_sample_is_one_crosspost)
 	/* ONE file, hard-linked into both groups. */
 	ck_assert_uint_eq(s1.st_ino, s2.st_ino);
 	ck_assert_uint_eq(s1.st_nlink, 2);
-	slurp(a1, &art);
+	(void)ngt_slurp(a1, &art);
 	ck_assert(contains(&art,
 	    "Xref: newsgate.invalid pakistan.news:1 us.statedept:1\n"));
 	ck_assert(contains(&art, "Newsgroups: pakistan.news,us.statedept\n"));
@@ -173,7 +159,7 @@ START_TEST(test_sample_is_one_crosspost)
 	/* The overview names both numbers in its Xref field. */
 	str_printf(a1, sizeof(a1), "%s/articles/pakistan/news/.overview",
 	    spool);
-	slurp(a1, &art);
+	(void)ngt_slurp(a1, &art);
 	ck_assert(!strncmp(buf_cstr(&art), "1\tUnited States", 15));
 	ck_assert(contains(&art,
 	    "\tXref: newsgate.invalid pakistan.news:1 us.statedept:1\n"));

@@ -99,17 +99,6 @@ run(const char *spool, struct buf *out, const char *cmd, const char *a1,
 }
 
 static void
-group_dir(const char *spool, const char *group, char *out, size_t cap)
-{
-	char *p;
-
-	ck_assert(str_printf(out, cap, "%s/articles/%s", spool, group));
-	for (p = out + strlen(spool) + strlen("/articles/"); *p; p++)
-		if (*p == '.')
-			*p = '/';
-}
-
-static void
 read_path(const char *path, struct buf *out)
 {
 	char chunk[8192];
@@ -132,7 +121,7 @@ read_article(
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 
-	group_dir(spool, group, dir, sizeof(dir));
+	ngt_group_dir(spool, group, dir, sizeof(dir));
 	ck_assert(str_printf(path, sizeof(path), "%s/%" PRIu64, dir, num));
 	read_path(path, out);
 }
@@ -188,7 +177,7 @@ snap_dir(struct snap *s, const char *spool, const char *group)
 	uint64_t v;
 	DIR *d;
 
-	group_dir(spool, group, dir, sizeof(dir));
+	ngt_group_dir(spool, group, dir, sizeof(dir));
 	ck_assert_ptr_nonnull(d = opendir(dir));
 	while ((de = readdir(d)) != NULL) {
 		if (parse_u64(de->d_name, strlen(de->d_name), &v) == -1)
@@ -368,10 +357,10 @@ crossposts_one_file(const char *spool, const struct snap *s)
 		ck_assert_ptr_nonnull(p = strstr(xref.data, "pakistan.news:"));
 		ck_assert_int_eq(
 		    parse_u64(p + 14, strcspn(p + 14, " "), &num), 0);
-		group_dir(spool, "us.statedept", dir, sizeof(dir));
+		ngt_group_dir(spool, "us.statedept", dir, sizeof(dir));
 		ck_assert(str_printf(
 		    path, sizeof(path), "%s/%s", dir, s->names[i] + 13));
-		group_dir(spool, "pakistan.news", dir, sizeof(dir));
+		ngt_group_dir(spool, "pakistan.news", dir, sizeof(dir));
 		ck_assert(
 		    str_printf(other, sizeof(other), "%s/%" PRIu64, dir, num));
 		ck_assert_int_eq(stat(path, &a), 0);
@@ -570,7 +559,7 @@ START_TEST(test_rethread_recovery)
 
 	/* Undo part of it by hand, as a kill would have left it. */
 	write_path(path, &ov_old);
-	group_dir(d.spool, "us.statedept", dir, sizeof(dir));
+	ngt_group_dir(d.spool, "us.statedept", dir, sizeof(dir));
 	ck_assert(str_printf(path, sizeof(path), "%s/2", dir));
 	write_path(path, &art);
 	buf_puts(&j, "newsgate-rewrite 1\n");

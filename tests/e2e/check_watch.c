@@ -78,21 +78,6 @@ teardown(void)
 	ngt_dir_free(&d);
 }
 
-static void
-slurp(const char *path, struct buf *b)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd;
-
-	buf_reset(b);
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(b, chunk, (size_t)n);
-	close(fd);
-}
-
 static bool
 exists(const char *dir, const char *name)
 {
@@ -264,7 +249,7 @@ START_TEST(test_drop_directory)
 	ck_assert(!exists(drop, "bad.jsonl"));
 	ck_assert(exists(drop, ".partial.eml"));
 	str_printf(path, sizeof(path), "%s/failed/bad.jsonl.reason", drop);
-	slurp(path, &b);
+	(void)ngt_slurp(path, &b);
 	ck_assert_msg(has(&b, "bad.jsonl:2: "), "reason: %s", buf_cstr(&b));
 	ck_assert_msg(!has(&b, "bad.jsonl:1: "), "reason: %s", buf_cstr(&b));
 
@@ -292,7 +277,7 @@ START_TEST(test_drop_directory)
 	    buf_cstr(&b));
 
 	ck_assert_int_eq(watcher_stop(&w, SIGTERM), 0);
-	slurp(w.out, &b);
+	(void)ngt_slurp(w.out, &b);
 	ck_assert_msg(has(&b, "done/good1.eml: imported 1, duplicates 0"),
 	    "%s", buf_cstr(&b));
 	ck_assert_msg(has(&b, "done/good2.jsonl: imported 2, duplicates 0"),

@@ -581,3 +581,33 @@ ngt_eof(struct ngt_conn *c, int timeout_ms)
 			return errno == ECONNRESET;
 	}
 }
+
+int
+ngt_slurp(const char *path, struct buf *b)
+{
+	char chunk[8192];
+	ssize_t n;
+	int fd;
+
+	buf_reset(b);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(b, chunk, (size_t)n);
+	close(fd);
+	return n == -1 ? -1 : 0;
+}
+
+void
+ngt_group_dir(const char *spool, const char *group, char *out, size_t cap)
+{
+	char *p;
+
+	if (!str_printf(out, cap, "%s/articles/%s", spool, group)) {
+		out[0] = '\0'; /* too long: opening it fails, visibly */
+		return;
+	}
+	for (p = out + strlen(spool) + strlen("/articles/"); *p; p++)
+		if (*p == '.')
+			*p = '/';
+}

@@ -68,6 +68,12 @@ void ngt_dir_free(struct ngt_dir *d);
  * which may be NULL. */
 int ngt_write(const char *dir, const char *name, const char *content,
     char *out);
+/* Read a whole file into b (emptied first): 0, or -1 when it cannot be
+ * opened (b left empty). */
+int ngt_slurp(const char *path, struct buf *b);
+/* The article directory of group in spool: SPOOL/articles/a/b/c. */
+void ngt_group_dir(const char *spool, const char *group, char *out,
+    size_t cap);
 
 /* --- running newsgate --------------------------------------------------- */
 

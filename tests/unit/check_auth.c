@@ -15,6 +15,7 @@
 #include "common.h"
 #include "auth.h"
 #include "tui.h"
+#include "ngtest.h"
 
 static char tmpdir[PATH_MAX];
 static char path[PATH_MAX + 32];
@@ -45,20 +46,6 @@ write_file(const char *p, const char *text, size_t len)
 	ck_assert_int_eq(write_all(fd, text, len), 0);
 	ck_assert_int_eq(close(fd), 0);
 	ck_assert_int_eq(rename(tmp, p), 0);
-}
-
-static void
-read_file(const char *p, struct buf *b)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd;
-
-	buf_reset(b);
-	ck_assert_int_ge(fd = open(p, O_RDONLY), 0);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(b, chunk, (size_t)n);
-	close(fd);
 }
 
 /* A hash for password, taken from a one-line file made by auth_update. */
@@ -139,7 +126,7 @@ START_TEST(test_set_and_check)
 	ck_assert_int_eq(auth_set(path, "alice", "s3cret pass"), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	read_file(path, &text);
+	ck_assert_int_eq(ngt_slurp(path, &text), 0);
 	ck_assert(strncmp(text.data, "alice:$y$", 9) == 0);
 	ck_assert(strchr(text.data, '\n') == text.data + text.len - 1);
 	ck_assert_ptr_null(strstr(text.data, "s3cret"));

@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "ngtest.h"
 #include "pipeline.h"
 #include "spool.h"
 
@@ -126,20 +127,6 @@ run(const char *dir, bool parallel, struct pipeline_stats *out)
 	buf_free(&why);
 }
 
-static void
-read_file(const char *path, struct buf *b)
-{
-	FILE *fp = fopen(path, "r");
-	char chunk[4096];
-	size_t n;
-
-	ck_assert_msg(fp != NULL, "open %s", path);
-	buf_reset(b);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(b, chunk, n);
-	fclose(fp);
-}
-
 /* Every regular file under rel in both trees is the same; returns how
  * many were compared. */
 static size_t
@@ -166,8 +153,8 @@ compare_tree(const char *a, const char *b, const char *rel)
 			n += compare_tree(a, b, sub);
 			continue;
 		}
-		read_file(pa, &ba);
-		read_file(pb, &bb);
+		ck_assert_int_eq(ngt_slurp(pa, &ba), 0);
+		ck_assert_int_eq(ngt_slurp(pb, &bb), 0);
 		ck_assert_msg(ba.len == bb.len &&
 			(ba.len == 0 || !memcmp(ba.data, bb.data, ba.len)),
 		    "%s differs", sub);
@@ -210,13 +197,13 @@ START_TEST(test_parallel_same_as_serial)
 	ck_assert_uint_eq(files, s1.committed + 1); /* + .overview */
 	ck_assert(str_printf(pa, sizeof(pa), "%s/data/active", sa));
 	ck_assert(str_printf(pb, sizeof(pb), "%s/data/active", sb));
-	read_file(pa, &ba);
-	read_file(pb, &bb);
+	ck_assert_int_eq(ngt_slurp(pa, &ba), 0);
+	ck_assert_int_eq(ngt_slurp(pb, &bb), 0);
 	ck_assert_str_eq(buf_cstr(&ba), buf_cstr(&bb));
 	ck_assert(str_printf(pa, sizeof(pa), "%s/.newsgate/threads.state", sa));
 	ck_assert(str_printf(pb, sizeof(pb), "%s/.newsgate/threads.state", sb));
-	read_file(pa, &ba);
-	read_file(pb, &bb);
+	ck_assert_int_eq(ngt_slurp(pa, &ba), 0);
+	ck_assert_int_eq(ngt_slurp(pb, &bb), 0);
 	ck_assert_uint_gt(ba.len, 0);
 	ck_assert(ba.len == bb.len && !memcmp(ba.data, bb.data, ba.len));
 	buf_free(&ba);
