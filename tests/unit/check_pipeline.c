@@ -66,7 +66,7 @@ make_item(int i, struct item *it, char *id, char *title, char *text, size_t cap)
 	(void)str_printf(id, cap, "item-%d", src);
 	(void)str_printf(title, cap, "%s %s: %s report %d", words[story % 16],
 	    places[story % 8], words[(story / 16 + 3) % 16], src % 5);
-	if (i % 89 == 7) {
+	if (i % 89 == 7 && i > 40) {
 		src = i - 40; /* same content, another id */
 		story = (src * 7) % 61;
 		(void)str_printf(title, cap, "%s %s: %s report %d",
