@@ -231,7 +231,7 @@ pipeline_commit(struct pipeline *p)
 	size_t i;
 
 	if (spool_pending(p->sp) == 0 && p->nstaged == 0)
-		return 0;
+		return spool_flush(p->sp); /* releases a spool_trylock() */
 	if (spool_flush(p->sp) == -1) {
 		/* The spool rolled the batch back: none of it is stored. */
 		p->st.staged -= p->nstaged;
