@@ -19,8 +19,8 @@
 #include "route.h"
 #include "thread.h"
 
-/* How often a long import saves the threading state (THREAD_STATE_FILE:
- * derived, rethread rebuilds it). */
+/* How often a long import (or the server) saves the threading state
+ * (THREAD_STATE_FILE: derived, rethread rebuilds it). */
 #define PIPELINE_THREAD_SAVE_MS 10000
 
 /* Articles handed to the threading worker and not yet threaded: room
@@ -250,6 +250,14 @@ pipeline_commit(struct pipeline *p)
 	}
 	staged_clear(p);
 	return 0;
+}
+
+bool
+pipeline_save_due(const struct pipeline *p)
+{
+	/* Dirty or not yet: the articles of the commit will make it so. */
+	return p->thr != NULL &&
+	    now_ms() - p->thr_saved_ms >= PIPELINE_THREAD_SAVE_MS;
 }
 
 int

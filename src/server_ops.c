@@ -463,7 +463,9 @@ server_answers(struct server *sv)
 /*
  * The posts read in this round (sync = no), before the loop sleeps: staged
  * and committed here, in one commit, when the writer thread is idle and
- * the spool's lock is free at once; the rest, if any, go to the thread.
+ * the spool's lock is free at once; the rest, if any, go to the thread
+ * (and so does a commit that would save the threading state, every
+ * PIPELINE_THREAD_SAVE_MS).
  * The lock is tried before each post, as the pipeline touches the
  * threader before the spool: a post is never staged unless the lock is
  * held, so staging never waits for it (a full or a refused first post
@@ -480,8 +482,10 @@ server_commit_posts(struct server *sv)
 	sv->posts = NULL;
 	sv->posts_tail = &sv->posts;
 	pthread_mutex_lock(&w->mu);
-	/* Idle: w->mu held, the thread cannot start on anything. */
-	if (w->todo == NULL && !w->busy) {
+	/* Idle: w->mu held, the thread cannot start on anything. A commit
+	 * that saves the threading state (a write and an fsync of a file
+	 * as large as the state) is left to the thread. */
+	if (w->todo == NULL && !w->busy && !pipeline_save_due(w->pipe)) {
 		while (list != NULL && spool_trylock(w->sp) == 1) {
 			r = list;
 			list = r->next;
