@@ -104,13 +104,6 @@ enum pipeline_result pipeline_message(struct pipeline *p, const char *data,
 /* Commit what is staged: 0, or -1 (the batch is rolled back). */
 int pipeline_flush(struct pipeline *p) __attribute__((warn_unused_result));
 
-/*
- * Would the next commit also save the threading state (every
- * PIPELINE_THREAD_SAVE_MS: a file that grows with the spool, written and
- * fsynced)? An event loop that commits leaves such a commit to a thread.
- */
-bool pipeline_save_due(const struct pipeline *p);
-
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 
 #endif

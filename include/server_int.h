@@ -6,8 +6,7 @@
  *   server.c       listeners, the event loop, connections (plain and
  *                  TLS), timers, signals
  *   server_ops.c   what sessions ask (session_ops): POST (the writer
- *                  thread and its group commit, or with sync = no the
- *                  event loop's own commit), AUTHINFO, STARTTLS
+ *                  thread and its group commit), AUTHINFO, STARTTLS
  *   server_conf.c  the configuration, the spool, the user to run as
  */
 #ifndef NG_SERVER_INT_H
@@ -123,12 +122,10 @@ struct post_req {
 };
 
 /*
- * The writer thread: owns the writable spool handle and the pipeline, so
- * that a commit (a few device flushes) or an import holding the spool's
- * writer lock never stalls the event loop. Posts queued while it commits
- * form the next commit (group commit). With sync = no the event loop
- * uses them too, holding mu while the thread is idle (not busy, nothing
- * in todo) and the spool's lock is free (server_commit_posts).
+ * The writer thread: the only user of the writable spool handle and of
+ * the pipeline, so that a commit (a few device flushes) or an import
+ * holding the spool's writer lock never stalls the event loop. Posts
+ * queued while it commits form the next commit (group commit).
  */
 struct writer {
 	pthread_t thread;
@@ -139,9 +136,6 @@ struct writer {
 	size_t ntodo;
 	struct post_req *done, **done_tail; /* answered */
 	bool stop;
-	bool busy;	/* the thread uses sp and pipe without mu held */
-	bool inline_ok; /* sync = no: the event loop may commit posts
-			   itself while the thread is idle (set at open) */
 	struct {
 		enum ep_kind kind; /* EP_WRITER; epoll data points here */
 		int fd;		   /* eventfd */
@@ -183,10 +177,8 @@ struct server {
 
 	struct tls_ctx *tls; /* NULL: no certificate, no TLS */
 	struct writer *wr;   /* NULL: no posting (read-only spool) */
-	struct post_req *posts, **posts_tail; /* sync = no: read in this
-						 round, not yet committed */
-	struct auth *auth;		      /* the accounts file */
-	char *accounts;			      /* its absolute path */
+	struct auth *auth;   /* the accounts file */
+	char *accounts;	     /* its absolute path */
 	struct auth_throttle *throttle;
 	struct conn *timers; /* connections with a timer */
 	struct conn *ready;  /* TLS connections to read again */
@@ -219,10 +211,6 @@ void writer_close(struct writer *w);
 void server_answers(struct server *sv);
 /* A connection closes: its POST, if any, is committed all the same. */
 void server_forget_post(struct conn *c);
-/* sync = no, before the loop sleeps: commit the posts of this round here
- * if the writer thread is idle and the spool's lock free, else hand them
- * to the thread. True when answers let another complete POST in. */
-bool server_commit_posts(struct server *sv);
 
 /* --- server_conf.c ---------------------------------------------------------
  */

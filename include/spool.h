@@ -110,22 +110,13 @@ int spool_group_remove(struct spool *sp, const char *name)
 int spool_add(struct spool *sp, struct article *a, const char *const *groups,
     size_t ngroups, uint64_t fingerprint, uint64_t *nums)
     __attribute__((warn_unused_result));
-/*
- * Take the writer lock now if no other writer holds it, without waiting
- * (for an event loop, which must never wait for an import): 1 when held
- * (also when it already was), 0 when another writer holds it, -1 with
- * errno. A lock taken here is kept by the spool_add() calls that follow
- * and released, as one they took, by spool_flush() or spool_abort(),
- * which must be called even when nothing was staged.
- */
-int spool_trylock(struct spool *sp) __attribute__((warn_unused_result));
 /* Number of articles staged and not yet flushed. */
 size_t spool_pending(const struct spool *sp);
 /*
  * Commit every staged article durably (one syncfs for the whole batch,
  * then the rename of data/active), release the writer lock. Returns 0, or
  * -1 with errno; on failure the batch is rolled back and nothing of it is
- * visible. With nothing staged, releases a lock spool_trylock() took.
+ * visible.
  */
 int spool_flush(struct spool *sp) __attribute__((warn_unused_result));
 /*
@@ -144,8 +135,7 @@ void spool_set_sync(struct spool *sp, bool sync);
 int spool_sync(struct spool *sp) __attribute__((warn_unused_result));
 /* Sync off: has a batch been committed since the last spool_sync()? */
 bool spool_unsynced(const struct spool *sp);
-/* Discard every staged article (rolled back) and release the lock (also
- * one taken by spool_trylock() with nothing staged). */
+/* Discard every staged article (rolled back) and release the lock. */
 void spool_abort(struct spool *sp);
 
 /* Private derived state under .newsgate/ (threading index, caches):

@@ -19,8 +19,8 @@
 #include "route.h"
 #include "thread.h"
 
-/* How often a long import (or the server) saves the threading state
- * (THREAD_STATE_FILE: derived, rethread rebuilds it). */
+/* How often a long import saves the threading state (THREAD_STATE_FILE:
+ * derived, rethread rebuilds it). */
 #define PIPELINE_THREAD_SAVE_MS 10000
 
 /* Articles handed to the threading worker and not yet threaded: room
@@ -231,7 +231,7 @@ pipeline_commit(struct pipeline *p)
 	size_t i;
 
 	if (spool_pending(p->sp) == 0 && p->nstaged == 0)
-		return spool_flush(p->sp); /* releases a spool_trylock() */
+		return 0;
 	if (spool_flush(p->sp) == -1) {
 		/* The spool rolled the batch back: none of it is stored. */
 		p->st.staged -= p->nstaged;
@@ -250,14 +250,6 @@ pipeline_commit(struct pipeline *p)
 	}
 	staged_clear(p);
 	return 0;
-}
-
-bool
-pipeline_save_due(const struct pipeline *p)
-{
-	/* Dirty or not yet: the articles of the commit will make it so. */
-	return p->thr != NULL &&
-	    now_ms() - p->thr_saved_ms >= PIPELINE_THREAD_SAVE_MS;
 }
 
 int

@@ -8,9 +8,9 @@
  * one struct server passed around, not in globals).
  *
  * Never parses protocol (session.c does) and never writes under the spool
- * itself: posts go through the pipeline (pipeline.c, then spool.c) on a
- * spool handle of the writer's; the sessions read through a read-only
- * one. The one exception is the hand-over of a root-owned spool to
+ * itself: posts go through the pipeline (pipeline.c, then spool.c) in the
+ * writer thread, on a spool handle of its own; the sessions read through
+ * a read-only one. The one exception is the hand-over of a root-owned spool to
  * the unprivileged user (chown only; see server.h).
  *
  * Per connection: the session (which holds no buffer while idle), a
@@ -25,11 +25,7 @@
  * that arrived meanwhile and commits them together (one syncfs); the
  * eventfd then wakes this loop, which refreshes its read-only view of the
  * spool and sends the 240s. A failed commit answers them all 441 and
- * leaves the spool as it was. Readers never wait for a commit. With
- * [spool] sync = no the loop instead commits the posts of a round itself
- * before it sleeps again, when the writer thread is idle and the spool's
- * lock free at once (server_commit_posts): no hand-over between threads.
- * It never waits for that lock; when it is held the thread waits for it.
+ * leaves the spool as it was. Readers never wait for a commit.
  *
  * TLS (tls.h): every read and write goes through conn_recv/conn_send,
  * which map TLS_WANT_READ/WRITE to the epoll events to wait for. Bytes
@@ -1110,10 +1106,6 @@ server_dispatch(struct server *sv, struct epoll_event *ev)
 static void
 server_free(struct server *sv, char *pid_file)
 {
-	/* Posts of the last round whose posters have gone: committed all
-	 * the same. */
-	while (sv->posts != NULL)
-		(void)server_commit_posts(sv);
 	conn_reap(sv);
 	listeners_close(sv);
 	writer_close(sv->wr);
@@ -1141,7 +1133,6 @@ server_run(struct config *conf, const struct server_opts *o)
 	char *pid_file;
 	int n, wait;
 
-	sv->posts_tail = &sv->posts;
 	sv->conf = *conf; /* ours now */
 	sv->opts = o;
 	server_apply_opts(&sv->conf, o);
@@ -1190,11 +1181,6 @@ server_run(struct config *conf, const struct server_opts *o)
 	while (!(sv->stopping && sv->nconns == 0) &&
 	    !(o->inetd && sv->nconns == 0)) {
 		wait = server_expire(sv);
-		/* Before sleeping (Redis's beforeSleep): the posts read in
-		 * the last round (or answered by a timer), committed in one
-		 * go, when sync = no. */
-		if (sv->posts != NULL && server_commit_posts(sv))
-			wait = 0;
 		if (sv->stopping && sv->nconns == 0)
 			break;
 		if (sv->ready != NULL)

@@ -1,29 +1,15 @@
 /*
  * server_ops.c - what sessions ask of the server (struct session_ops):
- * POST, put through the import pipeline and answered once committed;
- * AUTHINFO PASS, checked with auth.h and its throttle (a failure answered
- * after a delay, on a timer); STARTTLS, handed to the connection code
- * once the 382 is out.
+ * POST, handed to the writer thread, which puts it through the import
+ * pipeline and answers once its commit is durable; AUTHINFO PASS, checked
+ * with auth.h and its throttle (a failure answered after a delay, on a
+ * timer); STARTTLS, handed to the connection code once the 382 is out.
  *
- * POST, durable ([spool] sync = yes): handed to the writer thread, which
- * commits every post queued meanwhile together (one syncfs) and hands the
- * answers back through an eventfd. The writer thread owns the writable
- * spool handle, the pipeline and the configuration copy they use; the
- * event loop owns every connection and the read-only spool handle the
- * sessions read. They share only the two queues of struct writer (under
- * its mutex) and the eventfd. A commit or an import holding the spool's
- * lock therefore never stalls a reader.
- *
- * POST, sync = no: a commit is a few writes to the page cache, cheaper
- * than the two hand-overs between threads, so the event loop commits the
- * posts of one round itself before it sleeps again (server_commit_posts,
- * Redis's "before sleep"), on the writer's spool handle and pipeline,
- * holding the writer's mutex, and only while the thread is idle and the
- * spool's writer lock can be had at once (spool_trylock). Otherwise, an
- * import holding the lock say, the posts go to the writer thread as in
- * durable mode, and the event loop goes on serving: it never waits for
- * the lock. A connection has at most one POST in flight (the session
- * waits for its answer), so neither path can overtake the other.
+ * The writer thread owns the writable spool handle, the pipeline and the
+ * configuration copy they use; the event loop owns every connection and
+ * the read-only spool handle the sessions read. They share only the two
+ * queues of struct writer (under its mutex) and an eventfd. A commit or
+ * an import holding the spool's lock therefore never stalls a reader.
  *
  * Never writes under the spool itself: pipeline.c and spool.c do. Never
  * sleeps in the event loop: the delayed 481 is a timer of server.c.
@@ -190,13 +176,11 @@ writer_sync_due(struct writer *w, bool *due, struct timespec *at)
 		return;
 	}
 	*due = true;
-	w->busy = true;
 	pthread_mutex_unlock(&w->mu);
 	if (spool_sync(w->sp) == -1) {
 		/* Logged; tried again after another interval. */
 	}
 	pthread_mutex_lock(&w->mu);
-	w->busy = false;
 	w->unsynced_ms = 0;
 }
 
@@ -224,14 +208,12 @@ writer_main(void *arg)
 		if (w->todo == NULL)
 			break; /* stop, and nothing left */
 		list = writer_take(w);
-		w->busy = true;
 		pthread_mutex_unlock(&w->mu);
 		for (r = list; r != NULL; r = r->next)
 			writer_stage(w, r);
 		if (w->nbatch > 0)
 			writer_commit(w);
 		pthread_mutex_lock(&w->mu);
-		w->busy = false;
 		writer_sync_due(w, &due, &at);
 		for (tail = &list; *tail != NULL; tail = &(*tail)->next)
 			;
@@ -282,7 +264,6 @@ writer_open(const struct server *sv)
 		return NULL;
 	}
 	spool_set_sync(w->sp, w->conf.spool_sync);
-	w->inline_ok = !w->conf.spool_sync;
 	add_conf_groups(w->sp, &w->conf);
 	if ((w->pipe = pipeline_new(&w->conf, w->sp, NULL)) == NULL)
 		fatalx("serve: cannot start the pipeline");
@@ -351,23 +332,7 @@ writer_close(struct writer *w)
 /* --- POST in the event loop ------------------------------------------------
  */
 
-/* Queue posts for the writer thread (w->mu held). */
-static void
-writer_queue(struct writer *w, struct post_req *list)
-{
-	struct post_req *r;
-
-	for (r = list; r != NULL; r = r->next) {
-		*w->todo_tail = r;
-		w->todo_tail = &r->next;
-		w->ntodo++;
-	}
-	pthread_cond_signal(&w->cv);
-}
-
-/* session_ops.post: with sync = no, kept for server_commit_posts() at the
- * end of this round; else queued for the writer, and server_answers()
- * replies. */
+/* session_ops.post: queue for the writer; server_answers() replies. */
 static void
 server_post(void *arg, struct session *s, const char *text, size_t len,
     const char *msgid)
@@ -390,13 +355,11 @@ server_post(void *arg, struct session *s, const char *text, size_t len,
 	r->len = len;
 	(void)str_copy(r->msgid, sizeof(r->msgid), msgid);
 	c->req = r;
-	if (w->inline_ok) {
-		*sv->posts_tail = r;
-		sv->posts_tail = &r->next;
-		return;
-	}
 	pthread_mutex_lock(&w->mu);
-	writer_queue(w, r);
+	*w->todo_tail = r;
+	w->todo_tail = &r->next;
+	w->ntodo++;
+	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -408,13 +371,21 @@ server_forget_post(struct conn *c)
 	c->req = NULL;
 }
 
-/* Answer committed (or refused) posts, and free them. */
-static void
-server_deliver(struct server *sv, struct post_req *list)
+void
+server_answers(struct server *sv)
 {
-	struct post_req *r;
+	struct writer *w = sv->wr;
+	struct post_req *list, *r;
 	struct conn *c;
+	uint64_t n;
 
+	if (read(w->ev.fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("serve: eventfd");
+	pthread_mutex_lock(&w->mu);
+	list = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->mu);
 	/* Every reader sees the posts before any poster hears of them. */
 	if (spool_refresh(sv->sp) == -1) {
 		/* spool.c has logged why */
@@ -441,76 +412,6 @@ server_deliver(struct server *sv, struct post_req *list)
 			conn_flush(sv, c);
 		req_free(r);
 	}
-}
-
-void
-server_answers(struct server *sv)
-{
-	struct writer *w = sv->wr;
-	struct post_req *list;
-	uint64_t n;
-
-	if (read(w->ev.fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
-		log_warn("serve: eventfd");
-	pthread_mutex_lock(&w->mu);
-	list = w->done;
-	w->done = NULL;
-	w->done_tail = &w->done;
-	pthread_mutex_unlock(&w->mu);
-	server_deliver(sv, list);
-}
-
-/*
- * The posts read in this round (sync = no), before the loop sleeps: staged
- * and committed here, in one commit, when the writer thread is idle and
- * the spool's lock is free at once; the rest, if any, go to the thread
- * (and so does a commit that would save the threading state, every
- * PIPELINE_THREAD_SAVE_MS).
- * The lock is tried before each post, as the pipeline touches the
- * threader before the spool: a post is never staged unless the lock is
- * held, so staging never waits for it (a full or a refused first post
- * may release it midway).
- */
-bool
-server_commit_posts(struct server *sv)
-{
-	struct writer *w = sv->wr;
-	struct post_req *list = sv->posts, *r, *done = NULL, **tail = &done;
-
-	if (list == NULL)
-		return false;
-	sv->posts = NULL;
-	sv->posts_tail = &sv->posts;
-	pthread_mutex_lock(&w->mu);
-	/* Idle: w->mu held, the thread cannot start on anything. A commit
-	 * that saves the threading state (a write and an fsync of a file
-	 * as large as the state) is left to the thread. */
-	if (w->todo == NULL && !w->busy && !pipeline_save_due(w->pipe)) {
-		while (list != NULL && spool_trylock(w->sp) == 1) {
-			r = list;
-			list = r->next;
-			r->next = NULL;
-			writer_stage(w, r);
-			*tail = r;
-			tail = &r->next;
-		}
-		/* Also releases the lock when every post was refused. */
-		if (done != NULL)
-			writer_commit(w);
-		/* The thread sleeps without a deadline when nothing was
-		 * unsynced: let it arm the sync_interval timer. */
-		if (w->conf.sync_interval_s > 0 && w->unsynced_ms == 0 &&
-		    spool_unsynced(w->sp))
-			pthread_cond_signal(&w->cv);
-	}
-	if (list != NULL)
-		writer_queue(w, list);
-	pthread_mutex_unlock(&w->mu);
-	if (done != NULL)
-		server_deliver(sv, done);
-	/* An answer let a session read on: a client that pipelined a whole
-	 * POST after it has one more. */
-	return sv->posts != NULL;
 }
 
 /* session_ops.auth (auth.h's throttle protocol). */

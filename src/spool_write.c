@@ -371,10 +371,8 @@ spool_still_warm(struct spool *sp, uint64_t gen)
 	    st.st_ctim.tv_nsec == sp->active_st.st_ctim.tv_nsec;
 }
 
-/* Take the flock (waiting for it unless nowait), then make the state in
- * memory the spool's: 0, 1 (nowait: another writer holds it), or -1. */
-static int
-spool_lock_flock(struct spool *sp, bool nowait)
+int
+spool_lock(struct spool *sp)
 {
 	uint64_t gen;
 	bool warm;
@@ -385,14 +383,11 @@ spool_lock_flock(struct spool *sp, bool nowait)
 		errno = EROFS;
 		return -1;
 	}
-	while (flock(sp->lockfd, LOCK_EX | (nowait ? LOCK_NB : 0)) == -1) {
-		if (nowait && errno == EWOULDBLOCK)
-			return 1;
+	while (flock(sp->lockfd, LOCK_EX) == -1)
 		if (errno != EINTR) {
 			log_warn("spool: lock %s", sp->dir);
 			return -1;
 		}
-	}
 	sp->locked = true;
 	gen = spool_lock_gen(sp);
 	warm = spool_still_warm(sp, gen);
@@ -409,25 +404,6 @@ spool_lock_flock(struct spool *sp, bool nowait)
 		return -1;
 	}
 	return 0;
-}
-
-int
-spool_lock(struct spool *sp)
-{
-	return spool_lock_flock(sp, false) == 0 ? 0 : -1;
-}
-
-int
-spool_trylock(struct spool *sp)
-{
-	switch (spool_lock_flock(sp, true)) {
-	case 0:
-		return 1;
-	case 1:
-		return 0;
-	default:
-		return -1;
-	}
 }
 
 void
@@ -976,15 +952,8 @@ spool_flush(struct spool *sp)
 {
 	size_t i;
 
-	if (!sp->in_batch) {
-		if (sp->locked) {
-			/* Taken by spool_trylock() for posts that were all
-			 * refused: nothing changed, the state stays warm. */
-			sp->keep_warm = true;
-			spool_unlock(sp);
-		}
+	if (!sp->in_batch)
 		return 0;
-	}
 	if (sp->pending == 0) {
 		/* Nothing was written: a journal that survives a crash rolls
 		 * back nothing, so it needs no sync when commits have none. */
@@ -1083,6 +1052,4 @@ spool_abort(struct spool *sp)
 {
 	if (sp->in_batch)
 		spool_undo(sp);
-	else if (sp->locked)
-		spool_unlock(sp);
 }

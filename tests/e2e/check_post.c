@@ -5,7 +5,8 @@
  * References show in OVER and whose injection headers show in ARTICLE;
  * every connection sees a post at once; posts from several connections
  * committed together; readers served while a post waits for the spool
- * (its writer lock held, as by an import); a client that drops in the
+ * (its writer lock held, as by an import); the same three with [spool]
+ * sync = no, and refusals that leave the lock free; a client that drops in the
  * middle of an article
  * leaves nothing; a read-only group; the article size ceiling exactly at
  * and one octet over; post_policy and the rate limit; a full disk (a
@@ -392,7 +393,7 @@ START_TEST(test_post_duplicates)
 }
 END_TEST
 
-/* [spool] sync = no: the event loop commits posts itself when it can. */
+/* [spool] sync = no: commits without a flush, the same writer path. */
 static const char *const *
 no_sync(void)
 {
@@ -457,7 +458,7 @@ START_TEST(test_post_concurrent)
 }
 END_TEST
 
-/* sync = no: the event loop's own commits, several posts to a round. */
+/* The same with sync = no. */
 START_TEST(test_post_concurrent_no_sync)
 {
 	post_concurrent(no_sync());
@@ -465,8 +466,8 @@ START_TEST(test_post_concurrent_no_sync)
 END_TEST
 
 /* While the spool's writer lock is held (an import committing), a post
- * waits for it; readers do not. With sync = no the event loop finds the
- * lock taken and hands the post to the writer thread, and goes on. */
+ * waits for it; readers do not, whether commits sync or not; posting goes
+ * on once the lock is free. */
 static void
 post_waits_readers_do_not(const char *const *extra)
 {
@@ -530,10 +531,10 @@ START_TEST(test_post_waits_readers_do_not_no_sync)
 }
 END_TEST
 
-/* sync = no: posts refused and taken in the same round (a duplicate, a
- * malformed one, a good one), then a refusal alone: each gets its own
- * answer, and the spool's lock is not kept (an outside writer takes it
- * at once afterwards). */
+/* sync = no: posts refused and taken together (a duplicate, a malformed
+ * one, a good one), then a refusal alone: each gets its own answer, and
+ * the spool's lock is not kept (an outside writer takes it at once
+ * afterwards). */
 START_TEST(test_post_no_sync_refusals_release_lock)
 {
 	enum { N = 3 };
