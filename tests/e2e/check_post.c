@@ -5,7 +5,8 @@
  * References show in OVER and whose injection headers show in ARTICLE;
  * every connection sees a post at once; posts from several connections
  * committed together; readers served while a post waits for the spool
- * (its writer lock held, as by an import); a client that drops in the
+ * (its writer lock held, as by an import); the same three with [spool]
+ * sync = no, and refusals that leave the lock free; a client that drops in the
  * middle of an article
  * leaves nothing; a read-only group; the article size ceiling exactly at
  * and one octet over; post_policy and the rate limit; a full disk (a
@@ -392,9 +393,22 @@ START_TEST(test_post_duplicates)
 }
 END_TEST
 
+/* [spool] sync = no: commits without a flush, the same writer path. */
+static const char *const *
+no_sync(void)
+{
+	static char conf[PATH_MAX];
+	static const char *extra[] = {"--config", conf, NULL};
+
+	ck_assert_int_eq(
+	    ngt_write(d.path, "nosync.conf", "[spool]\nsync = no\n", conf), 0);
+	return extra;
+}
+
 /* Eight connections post at once: one group commit, every article there
  * once, with its own number. */
-START_TEST(test_post_concurrent)
+static void
+post_concurrent(const char *const *extra)
 {
 	enum { N = 8, ROUNDS = 5 };
 	struct ngt_conn *cs[N];
@@ -402,7 +416,7 @@ START_TEST(test_post_concurrent)
 	char st[NGT_LINE_MAX];
 	int i, r;
 
-	start(NULL);
+	start(extra);
 	for (i = 0; i < N; i++)
 		cs[i] = client(200);
 	for (r = 0; r < ROUNDS; r++) {
@@ -437,18 +451,32 @@ START_TEST(test_post_concurrent)
 	buf_free(&b);
 	ck_assert_int_eq(check_spool(NULL), 0);
 }
+
+START_TEST(test_post_concurrent)
+{
+	post_concurrent(NULL);
+}
+END_TEST
+
+/* The same with sync = no. */
+START_TEST(test_post_concurrent_no_sync)
+{
+	post_concurrent(no_sync());
+}
 END_TEST
 
 /* While the spool's writer lock is held (an import committing), a post
- * waits for it; readers do not. */
-START_TEST(test_post_waits_readers_do_not)
+ * waits for it; readers do not, whether commits sync or not; posting goes
+ * on once the lock is free. */
+static void
+post_waits_readers_do_not(const char *const *extra)
 {
 	char st[NGT_LINE_MAX], lock[PATH_MAX];
 	struct ngt_conn *poster, *reader;
 	struct pollfd pf;
 	int fd;
 
-	start(NULL);
+	start(extra);
 	poster = client(200);
 	reader = client(200);
 	ck_assert(str_printf(lock, sizeof(lock), "%s/.newsgate/lock",
@@ -474,8 +502,85 @@ START_TEST(test_post_waits_readers_do_not)
 	ck_assert_int_eq(ngt_status(poster, st, sizeof(st)), 240);
 	/* And every reader sees it once the poster has its 240. */
 	ck_assert_int_eq(group_high(reader, GROUP_P), 2);
+	/* Posting goes on as before once the lock is free. */
+	ck_assert_int_eq(post(poster,
+			     "From: a@b.example\nNewsgroups: " GROUP_P
+			     "\nSubject: after the lock\n\nbody\n",
+			     st, sizeof(st)),
+	    240);
+	ck_assert_int_eq(post(reader,
+			     "From: a@b.example\nNewsgroups: " GROUP_P
+			     "\nSubject: and another\n\nbody\n",
+			     st, sizeof(st)),
+	    240);
+	ck_assert_int_eq(group_high(reader, GROUP_P), 4);
 	ngt_close(poster);
 	ngt_close(reader);
+	ck_assert_int_eq(check_spool(NULL), 0);
+}
+
+START_TEST(test_post_waits_readers_do_not)
+{
+	post_waits_readers_do_not(NULL);
+}
+END_TEST
+
+START_TEST(test_post_waits_readers_do_not_no_sync)
+{
+	post_waits_readers_do_not(no_sync());
+}
+END_TEST
+
+/* sync = no: posts refused and taken together (a duplicate, a malformed
+ * one, a good one), then a refusal alone: each gets its own answer, and
+ * the spool's lock is not kept (an outside writer takes it at once
+ * afterwards). */
+START_TEST(test_post_no_sync_refusals_release_lock)
+{
+	enum { N = 3 };
+	struct ngt_conn *cs[N];
+	char st[NGT_LINE_MAX], lock[PATH_MAX];
+	static const char *const arts[N] = {
+	    "From: a@b.example\r\nNewsgroups: " GROUP_P "\r\n"
+	    "Subject: dup\r\nMessage-ID: <dup@x.example>\r\n\r\nb\r\n.",
+	    "Newsgroups: " GROUP_P "\r\nSubject: no From\r\n\r\nb\r\n.",
+	    "From: a@b.example\r\nNewsgroups: " GROUP_P "\r\n"
+	    "Subject: good\r\n\r\nb\r\n.",
+	};
+	static const int want[N] = {441, 441, 240};
+	int fd, i;
+
+	start(no_sync());
+	for (i = 0; i < N; i++)
+		cs[i] = client(200);
+	ck_assert_int_eq(post(cs[0],
+			     "From: a@b.example\nNewsgroups: " GROUP_P
+			     "\nSubject: first\nMessage-ID: <dup@x.example>"
+			     "\n\nb\n",
+			     st, sizeof(st)),
+	    240);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(ngt_cmd(cs[i], st, sizeof(st), "POST"), 340);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(ngt_send(cs[i], "%s", arts[i]), 0);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(ngt_status(cs[i], st, sizeof(st)), want[i]);
+	/* A refusal alone. */
+	ck_assert_int_eq(post(cs[1],
+			     "Newsgroups: " GROUP_P "\nSubject: x\n\nb\n",
+			     st, sizeof(st)),
+	    441);
+	ck_assert_int_eq(ngt_cmd(cs[1], st, sizeof(st), "DATE"), 111);
+	ck_assert(str_printf(lock, sizeof(lock), "%s/.newsgate/lock",
+	    d.spool));
+	ck_assert_int_ne(fd = open(lock, O_RDWR), -1);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	close(fd);
+	ck_assert_int_eq(group_high(cs[2], GROUP_P), 3);
+	for (i = 0; i < N; i++)
+		ngt_close(cs[i]);
+	ck_assert_int_eq(check_spool(NULL), 0);
 }
 END_TEST
 
@@ -739,7 +844,10 @@ post_suite(void)
 	tcase_add_test(tc, test_post_refusals);
 	tcase_add_test(tc, test_post_duplicates);
 	tcase_add_test(tc, test_post_concurrent);
+	tcase_add_test(tc, test_post_concurrent_no_sync);
 	tcase_add_test(tc, test_post_waits_readers_do_not);
+	tcase_add_test(tc, test_post_waits_readers_do_not_no_sync);
+	tcase_add_test(tc, test_post_no_sync_refusals_release_lock);
 	tcase_add_test(tc, test_post_disconnect_midway);
 	tcase_add_test(tc, test_post_size_limit);
 	tcase_add_test(tc, test_post_policy_and_rate);
