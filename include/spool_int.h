@@ -154,6 +154,7 @@ struct spool {
 };
 
 /* spool.c */
+void spool_grp_close(struct grp *g);
 int spool_path_group(
     char *dst, size_t cap, const char *group, const char *file) NG_NODISCARD;
 int spool_path_index(char *dst, size_t cap, const char *group) NG_NODISCARD;

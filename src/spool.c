@@ -264,8 +264,9 @@ fail:
 
 /* --- the group list ------------------------------------------------ */
 
-static void
-spool_grp_fini(struct grp *g)
+/* Close the descriptors a group keeps open between batches. */
+void
+spool_grp_close(struct grp *g)
 {
 	if (g->dfd != -1)
 		close(g->dfd);
@@ -274,6 +275,12 @@ spool_grp_fini(struct grp *g)
 	if (g->idxfd != -1)
 		close(g->idxfd);
 	g->dfd = g->ovfd = g->idxfd = -1;
+}
+
+static void
+spool_grp_fini(struct grp *g)
+{
+	spool_grp_close(g);
 	buf_free(&g->ov);
 	free(g->recs);
 	g->recs = NULL;

@@ -310,16 +310,8 @@ spool_cold(struct spool *sp)
 	size_t i;
 
 	for (i = 0; i < sp->ngroups; i++) {
-		struct grp *g = &sp->gp[i];
-
-		if (g->dfd != -1)
-			close(g->dfd);
-		if (g->ovfd != -1)
-			close(g->ovfd);
-		if (g->idxfd != -1)
-			close(g->idxfd);
-		g->dfd = g->ovfd = g->idxfd = -1;
-		g->verified = false;
+		spool_grp_close(&sp->gp[i]);
+		sp->gp[i].verified = false;
 	}
 	if (sp->histfd != -1)
 		close(sp->histfd);
