@@ -6,6 +6,7 @@
 #ifndef NG_CLI_H
 #define NG_CLI_H
 
+#include "common.h"
 #include "config.h"
 #include "spool.h"
 
@@ -31,6 +32,10 @@ int cli_config(struct config *c, const char *path, const char *spool);
  * NULL on failure.
  */
 struct spool *cli_spool_open(const struct config *c, enum spool_mode mode);
+
+/* Field i (0: the article number) of an overview line, as a slice of
+ * line; empty when the line has fewer fields. */
+struct str cli_over_field(const char *line, size_t len, int i);
 
 /* Print usage of one subcommand to stderr and return 2. */
 int cli_usage(const char *synopsis);

@@ -60,3 +60,18 @@ cli_spool_open(const struct config *c, enum spool_mode mode)
 	}
 	return sp;
 }
+
+struct str
+cli_over_field(const char *line, size_t len, int i)
+{
+	const char *p = line, *end = line + len, *tab;
+
+	for (; i > 0; i--) {
+		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
+			return (struct str){end, 0};
+		p = tab + 1;
+	}
+	if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
+		tab = end;
+	return (struct str){p, (size_t)(tab - p)};
+}

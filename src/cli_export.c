@@ -106,27 +106,11 @@ idset_add(struct idset *s, const char *p, size_t len)
 	s->n++;
 }
 
-/* Field i (0: the number) of an overview line; empty when absent. */
-static struct str
-over_field(const char *line, size_t len, int i)
-{
-	const char *p = line, *end = line + len, *tab;
-
-	for (; i > 0; i--) {
-		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-			return (struct str){end, 0};
-		p = tab + 1;
-	}
-	if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-		tab = end;
-	return (struct str){p, (size_t)(tab - p)};
-}
-
 /* A copy of field i (the caller frees). */
 static char *
 field_dup(const char *line, size_t len, int i)
 {
-	struct str f = over_field(line, len, i);
+	struct str f = cli_over_field(line, len, i);
 
 	return xstrndup(f.p, f.len);
 }
@@ -135,7 +119,7 @@ static int
 export_collect(void *arg, uint64_t num, const char *line, size_t len)
 {
 	struct export *x = arg;
-	struct str date = over_field(line, len, 3);
+	struct str date = cli_over_field(line, len, 3);
 	struct xart *a;
 	char *d;
 

@@ -181,22 +181,6 @@ idmap_put(struct idmap *m, const char *key, size_t len, size_t val)
 
 /* --- reading the overview ------------------------------------------- */
 
-/* Field i (0: the number) of an overview line; empty when absent. */
-static struct str
-over_field(const char *line, size_t len, int i)
-{
-	const char *p = line, *end = line + len, *tab;
-
-	for (; i > 0; i--) {
-		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-			return (struct str){end, 0};
-		p = tab + 1;
-	}
-	if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-		tab = end;
-	return (struct str){p, (size_t)(tab - p)};
-}
-
 /* Copy s as valid UTF-8: each byte of an invalid sequence becomes '?'. */
 static char *
 utf8_clean(const char *s, size_t len)
@@ -282,7 +266,7 @@ static void
 stats_article(struct stats *st, uint64_t num, const char *line, size_t len,
     struct str msgid, struct str root)
 {
-	struct str date = over_field(line, len, 3);
+	struct str date = cli_over_field(line, len, 3);
 	struct sthread *t;
 	struct sart *a;
 	char *d;
@@ -296,7 +280,7 @@ stats_article(struct stats *st, uint64_t num, const char *line, size_t len,
 	i = st->narts++;
 	a = &st->arts[i];
 	a->msgid = xstrndup(msgid.p, msgid.len);
-	a->subject = decode_subject(over_field(line, len, 1));
+	a->subject = decode_subject(cli_over_field(line, len, 1));
 	a->group = st->cur->g->name;
 	a->num = num;
 	d = xstrndup(date.p, date.len);
@@ -321,8 +305,8 @@ static int
 stats_over(void *arg, uint64_t num, const char *line, size_t len)
 {
 	struct stats *st = arg;
-	struct str msgid = over_field(line, len, 4);
-	struct str refs = over_field(line, len, 5);
+	struct str msgid = cli_over_field(line, len, 4);
+	struct str refs = cli_over_field(line, len, 5);
 	struct str root = msgid;
 	size_t i;
 

@@ -109,21 +109,6 @@ tmap_put(struct tgroup *g, size_t idx)
 	g->map.slot[i] = idx + 1;
 }
 
-/* Field i (0: the number) of an overview line, as a slice of line. */
-static struct str
-over_field(const char *line, size_t len, int i)
-{
-	const char *p = line, *end = line + len, *tab;
-
-	for (; i > 0; i--) {
-		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
-			return (struct str){"", 0};
-		p = tab + 1;
-	}
-	tab = memchr(p, '\t', (size_t)(end - p));
-	return (struct str){p, tab ? (size_t)(tab - p) : (size_t)(end - p)};
-}
-
 /*
  * The value of header name in the header block of an article (unfolded,
  * leading blanks dropped) into out; false when absent.
@@ -186,7 +171,7 @@ static int
 tgroup_over(void *arg, uint64_t num, const char *line, size_t len)
 {
 	struct tgroup *g = arg;
-	struct str id = over_field(line, len, 4);
+	struct str id = cli_over_field(line, len, 4);
 	struct buf subj = BUF_INIT(SIZE_MAX);
 	struct tart *a;
 	char *raw;
@@ -201,8 +186,8 @@ tgroup_over(void *arg, uint64_t num, const char *line, size_t len)
 	memset(a, 0, sizeof(*a));
 	a->num = num;
 	a->msgid = str_dup(id);
-	a->refs = str_dup(over_field(line, len, 5));
-	raw = str_dup(over_field(line, len, 1));
+	a->refs = str_dup(cli_over_field(line, len, 5));
+	raw = str_dup(cli_over_field(line, len, 1));
 	article_decode_words(raw, &subj);
 	free(raw);
 	a->subject = buf_steal(&subj);
