@@ -11,8 +11,9 @@
 #      peak RSS;
 #   2. a fresh private INN (inn-setup.sh reset + start) fed the articles
 #      that the first newsgate run wrote (Xref dropped, Newsgroups set to
-#      the INN group) with nntpload takethis: MODE STREAM, TAKETHIS with 64
-#      in flight on one connection, timed from the first command to the
+#      the INN group) with nntpload takethis: MODE STREAM, TAKETHIS with
+#      INN_FEED_WINDOW (4) in flight on each of INN_FEED_CONNS (16)
+#      connections (lib.sh says why), timed from the first command to the
 #      last 239.
 # Each run gets fresh ext4 file systems (BENCH_FS, lib.sh) for newsgate's
 # spool and for INN's. nntpload reads and converts the files before the clock
@@ -70,7 +71,7 @@ inn_run() {	# $1 = run; appends "inn SECONDS ACCEPTED SYNCED_SECONDS CPU"
 	inn_setup configure
 	inn_env
 	inn_setup start
-	line=$("$NNTPLOAD" takethis -p "$INN_FEED_PORT" -c "$INN_FEED_CONNS" \
+	line=$("$NNTPLOAD" takethis -p "$INN_FEED_PORT" -c "$INN_FEED_CONNS" -d "$INN_FEED_WINDOW" \
 	    -X -G "$BENCH_GROUP" \
 	    -P "$(cat "$INN_INND_PIDFILE")" "$SRC" 2>"$BENCH_WORK/feed.err") || {
 		cat "$BENCH_WORK/feed.err" >&2
@@ -129,8 +130,8 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf "| newsgate import, durable (group commit) | %s | %s | %s | %s | %s | %s MiB |\n" \
     "$ng_s" "$ng_n" "$ng_rate" "$ng_cpu" "$ng_crate" \
     "$(awk -v k="$ng_rss" 'BEGIN { printf "%.1f", k / 1024 }')"
-printf "| INN 2.7.1 innd, TAKETHIS, 64 in flight x %s conns (no fsync) | %s | %s | %s | %s | %s | |\n" \
-    "$INN_FEED_CONNS" "$inn_s" "$inn_n" "$inn_rate" "$inn_cpu" "$inn_crate"
+printf "| INN 2.7.1 innd, TAKETHIS, %s in flight x %s conns (no fsync) | %s | %s | %s | %s | %s | |\n" \
+    "$INN_FEED_WINDOW" "$INN_FEED_CONNS" "$inn_s" "$inn_n" "$inn_rate" "$inn_cpu" "$inn_crate"
 printf "| INN, the same + syncfs after the feed | %s | %s | %s | | | |\n" \
     "$inn_sync" "$inn_n" "$inn_srate"
 echo

@@ -22,10 +22,17 @@ RUNS=${RUNS:-5}
 BENCH_GROUP=bench.stories
 NNTPLOAD=$TOP/$BUILD/bench/nntpload
 export INN_BENCH_GROUPS="$BENCH_GROUP"
-# Connections feeding INN: the shipped incoming.conf's max-connections. On
-# one connection innd (which sets a 24 KiB SO_RCVBUF) waits on the TCP
-# receive window most of the time and takes about 2,000 articles/s here.
-INN_FEED_CONNS=${INN_FEED_CONNS:-8}
+# How INN is fed: connections and TAKETHIS in flight on each, the setting
+# where innd was fastest here. On one connection innd (which sets a 24 KiB
+# SO_RCVBUF) waits on the TCP receive window most of the time (about
+# 2,000 articles/s); with 64 in flight on each of 8 connections it took
+# the first 60,000 articles at 20,000/s, then stalled to about 1,200/s
+# (innd idle in pselect, the feeder idle in epoll_wait, both socket queues
+# empty). 16 connections of 4 in flight: 20,600 to 22,600 articles/s,
+# as fast as 32 x 4 and faster than 8 x 8, 32 x 8 or 64 x 2
+# (docs/performance.md).
+INN_FEED_CONNS=${INN_FEED_CONNS:-16}
+INN_FEED_WINDOW=${INN_FEED_WINDOW:-4}
 # Is nothing listening on TCP port $1 (any address)?
 port_free() {
 	! awk -v h="$(printf ':%04X' "$1")" '$4 == "0A" &&

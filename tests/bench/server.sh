@@ -101,7 +101,7 @@ load_inn() {
 	inn_setup configure
 	inn_env
 	inn_setup start
-	line=$("$NNTPLOAD" takethis -p "$INN_FEED_PORT" -c "$INN_FEED_CONNS" \
+	line=$("$NNTPLOAD" takethis -p "$INN_FEED_PORT" -c "$INN_FEED_CONNS" -d "$INN_FEED_WINDOW" \
 	    -X -G "$BENCH_GROUP" \
 	    "$GDIR" 2>"$BENCH_WORK/feed.err") || {
 		cat "$BENCH_WORK/feed.err" >&2
