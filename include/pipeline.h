@@ -65,8 +65,9 @@ void pipeline_free(struct pipeline *p);
 
 /*
  * Thread in a second thread (when threading is on): the caller's thread
- * reads, normalises, dedupes and stores while a worker threads the
- * articles in the same order, so the result is the same as without it.
+ * dedupes and stores while a worker threads the articles in the same
+ * order, so the result is the same as without it; a full batch commits
+ * while the worker goes on (a third thread starts the writeback early).
  * For bulk imports: an article's result is then known only when it is
  * stored, so a PIPE_FAILED may concern an article submitted earlier (why
  * names its Message-ID).
