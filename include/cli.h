@@ -37,6 +37,28 @@ struct spool *cli_spool_open(const struct config *c, enum spool_mode mode);
  * line; empty when the line has fewer fields. */
 struct str cli_over_field(const char *line, size_t len, int i);
 
+/* Message-ID (or any key) -> index: open addressing over slices that
+ * must outlive the map, never removed. */
+struct cli_idmap_slot {
+	const char *key; /* NULL: empty */
+	size_t len;
+	size_t val;
+};
+
+struct cli_idmap {
+	struct cli_idmap_slot *slots;
+	size_t cap; /* a power of two, kept above twice n */
+	size_t n;
+};
+
+void cli_idmap_init(struct cli_idmap *m);
+void cli_idmap_free(struct cli_idmap *m);
+/* The value of key, or SIZE_MAX when absent. */
+size_t cli_idmap_get(const struct cli_idmap *m, const char *key, size_t len);
+/* Insert a key known to be absent. */
+void cli_idmap_put(struct cli_idmap *m, const char *key, size_t len,
+    size_t val);
+
 /* Print usage of one subcommand to stderr and return 2. */
 int cli_usage(const char *synopsis);
 

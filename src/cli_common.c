@@ -2,6 +2,8 @@
  * cli_common.c - what every subcommand shares: loading the configuration
  * with a --spool override, and usage messages.
  */
+#include <assert.h>
+
 #include "common.h"
 #include "cli.h"
 
@@ -74,4 +76,66 @@ cli_over_field(const char *line, size_t len, int i)
 	if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
 		tab = end;
 	return (struct str){p, (size_t)(tab - p)};
+}
+
+/* --- a map of Message-IDs ----------------------------------------------- */
+
+void
+cli_idmap_init(struct cli_idmap *m)
+{
+	m->cap = 64;
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	m->n = 0;
+}
+
+void
+cli_idmap_free(struct cli_idmap *m)
+{
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+static struct cli_idmap_slot *
+cli_idmap_slot(const struct cli_idmap *m, const char *key, size_t len)
+{
+	size_t i = (size_t)hash64(key, len, 0) & (m->cap - 1);
+
+	while (m->slots[i].key != NULL &&
+	    (m->slots[i].len != len || memcmp(m->slots[i].key, key, len) != 0))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slots[i];
+}
+
+size_t
+cli_idmap_get(const struct cli_idmap *m, const char *key, size_t len)
+{
+	const struct cli_idmap_slot *s = cli_idmap_slot(m, key, len);
+
+	return s->key ? s->val : SIZE_MAX;
+}
+
+void
+cli_idmap_put(struct cli_idmap *m, const char *key, size_t len, size_t val)
+{
+	struct cli_idmap_slot *s;
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		struct cli_idmap bigger = {NULL, 2 * m->cap, 0};
+
+		bigger.slots = xcalloc(bigger.cap, sizeof(*bigger.slots));
+		for (i = 0; i < m->cap; i++)
+			if (m->slots[i].key != NULL)
+				*cli_idmap_slot(&bigger, m->slots[i].key,
+				    m->slots[i].len) = m->slots[i];
+		bigger.n = m->n;
+		free(m->slots);
+		*m = bigger;
+	}
+	s = cli_idmap_slot(m, key, len);
+	assert(s->key == NULL);
+	s->key = key;
+	s->len = len;
+	s->val = val;
+	m->n++;
 }

@@ -50,61 +50,12 @@ struct xart {
 	bool take;    /* goes into the mbox */
 };
 
-/* Message-IDs: open addressing over slices, never removed. The keys point
- * into the xart array (or the --thread argument), which outlives the set. */
-struct idset {
-	struct str *slots; /* cap slots; p == NULL: empty */
-	size_t cap;	   /* a power of two, at least twice n */
-	size_t n;
-};
-
 struct export
 {
 	struct xart *arts; /* the group, ascending numbers */
 	size_t n;
 	size_t cap;
 };
-
-static void
-idset_init(struct idset *s, size_t expect)
-{
-	s->cap = 16;
-	while (s->cap < 2 * expect + 2)
-		s->cap *= 2;
-	s->slots = xcalloc(s->cap, sizeof(*s->slots));
-	s->n = 0;
-}
-
-static struct str *
-idset_slot(const struct idset *s, const char *p, size_t len)
-{
-	size_t i = (size_t)hash64(p, len, 0) & (s->cap - 1);
-
-	while (s->slots[i].p != NULL &&
-	    (s->slots[i].len != len || memcmp(s->slots[i].p, p, len) != 0))
-		i = (i + 1) & (s->cap - 1);
-	return &s->slots[i];
-}
-
-static bool
-idset_has(const struct idset *s, const char *p, size_t len)
-{
-	return idset_slot(s, p, len)->p != NULL;
-}
-
-/* The caller sized the set for every key it adds (idset_init). */
-static void
-idset_add(struct idset *s, const char *p, size_t len)
-{
-	struct str *slot = idset_slot(s, p, len);
-
-	if (slot->p != NULL)
-		return;
-	assert(s->n + 1 < s->cap);
-	slot->p = p;
-	slot->len = len;
-	s->n++;
-}
 
 /* A copy of field i (the caller frees). */
 static char *
@@ -141,7 +92,7 @@ export_collect(void *arg, uint64_t num, const char *line, size_t len)
 
 /* Does any Message-ID of a References field belong to the set? */
 static bool
-refs_hit(const struct idset *s, const char *refs)
+refs_hit(const struct cli_idmap *s, const char *refs)
 {
 	const char *p = refs, *e;
 
@@ -152,7 +103,7 @@ refs_hit(const struct idset *s, const char *refs)
 			return false;
 		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
 			;
-		if (idset_has(s, p, (size_t)(e - p)))
+		if (cli_idmap_get(s, p, (size_t)(e - p)) != SIZE_MAX)
 			return true;
 		p = e;
 	}
@@ -166,12 +117,12 @@ refs_hit(const struct idset *s, const char *refs)
 static size_t
 export_thread(struct export *x, const char *id)
 {
-	struct idset s;
+	struct cli_idmap s;
 	size_t i, taken = 0;
 	bool grew = true;
 
-	idset_init(&s, x->n + 1);
-	idset_add(&s, id, strlen(id));
+	cli_idmap_init(&s);
+	cli_idmap_put(&s, id, strlen(id), 0);
 	for (i = 0; i < x->n; i++)
 		x->arts[i].take = false;
 	while (grew) {
@@ -180,16 +131,19 @@ export_thread(struct export *x, const char *id)
 			struct xart *a = &x->arts[i];
 
 			if (a->take ||
-			    (!idset_has(&s, a->msgid, strlen(a->msgid)) &&
+			    (cli_idmap_get(&s, a->msgid, strlen(a->msgid)) ==
+				    SIZE_MAX &&
 				!refs_hit(&s, a->refs)))
 				continue;
 			a->take = true;
-			idset_add(&s, a->msgid, strlen(a->msgid));
+			if (cli_idmap_get(&s, a->msgid, strlen(a->msgid)) ==
+			    SIZE_MAX)
+				cli_idmap_put(&s, a->msgid, strlen(a->msgid), i);
 			taken++;
 			grew = true;
 		}
 	}
-	free(s.slots);
+	cli_idmap_free(&s);
 	return taken;
 }
 

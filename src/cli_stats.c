@@ -40,20 +40,6 @@
 #define STATS_DEPTH_MAX 64 /* directories below articles/ */
 #define STATS_SUBJECT_COLS 60
 
-/* Message-ID (or thread root) -> index: open addressing over owned
- * strings of the records, never removed. */
-struct idmap_slot {
-	const char *key; /* NULL: empty */
-	size_t len;
-	size_t val;
-};
-
-struct idmap {
-	struct idmap_slot *slots;
-	size_t cap; /* a power of two, kept above twice n */
-	size_t n;
-};
-
 struct sart {
 	char *msgid;	   /* owned */
 	char *subject;	   /* owned, RFC 2047 decoded, valid UTF-8 */
@@ -89,11 +75,11 @@ struct stats {
 	size_t narts, capart;
 	struct sthread *threads;
 	size_t nthreads, capthread;
-	struct idmap byid;     /* Message-ID -> arts */
-	struct idmap bythread; /* root -> threads */
+	struct cli_idmap byid;     /* Message-ID -> arts */
+	struct cli_idmap bythread; /* root -> threads */
 	struct sgroup *groups;
 	size_t ngroups;
-	struct idmap grouproots; /* scratch: the roots seen in one group */
+	struct cli_idmap grouproots; /* scratch: the roots seen in one group */
 	struct sgroup *cur;	 /* the group being read */
 	uint64_t bytes;		 /* under articles/ */
 	uint64_t files;
@@ -114,70 +100,6 @@ struct walk {
 	uint64_t bytes; /* files with one link */
 	uint64_t files;
 };
-
-/* --- id map ------------------------------------------------------------ */
-
-static void
-idmap_init(struct idmap *m)
-{
-	m->cap = 64;
-	m->slots = xcalloc(m->cap, sizeof(*m->slots));
-	m->n = 0;
-}
-
-static void
-idmap_free(struct idmap *m)
-{
-	free(m->slots);
-	memset(m, 0, sizeof(*m));
-}
-
-static struct idmap_slot *
-idmap_slot(const struct idmap *m, const char *key, size_t len)
-{
-	size_t i = (size_t)hash64(key, len, 0) & (m->cap - 1);
-
-	while (m->slots[i].key != NULL &&
-	    (m->slots[i].len != len || memcmp(m->slots[i].key, key, len) != 0))
-		i = (i + 1) & (m->cap - 1);
-	return &m->slots[i];
-}
-
-/* The value of key, or SIZE_MAX. */
-static size_t
-idmap_get(const struct idmap *m, const char *key, size_t len)
-{
-	const struct idmap_slot *s = idmap_slot(m, key, len);
-
-	return s->key ? s->val : SIZE_MAX;
-}
-
-/* Insert a key known to be absent; key must outlive the map. */
-static void
-idmap_put(struct idmap *m, const char *key, size_t len, size_t val)
-{
-	struct idmap_slot *s;
-	size_t i;
-
-	if (2 * (m->n + 1) > m->cap) {
-		struct idmap bigger = {NULL, 2 * m->cap, 0};
-
-		bigger.slots = xcalloc(bigger.cap, sizeof(*bigger.slots));
-		for (i = 0; i < m->cap; i++)
-			if (m->slots[i].key != NULL)
-				*idmap_slot(&bigger, m->slots[i].key,
-				    m->slots[i].len) = m->slots[i];
-		bigger.n = m->n;
-		free(m->slots);
-		*m = bigger;
-	}
-	s = idmap_slot(m, key, len);
-	assert(s->key == NULL);
-	s->key = key;
-	s->len = len;
-	s->val = val;
-	m->n++;
-}
 
 /* --- reading the overview ------------------------------------------- */
 
@@ -243,7 +165,7 @@ stats_thread(struct stats *st, struct str root)
 	struct sthread *t;
 	size_t i;
 
-	if ((i = idmap_get(&st->bythread, root.p, root.len)) != SIZE_MAX)
+	if ((i = cli_idmap_get(&st->bythread, root.p, root.len)) != SIZE_MAX)
 		return i;
 	if (st->nthreads == st->capthread) {
 		st->capthread = st->capthread ? 2 * st->capthread : 256;
@@ -257,7 +179,7 @@ stats_thread(struct stats *st, struct str root)
 	t->rootart = SIZE_MAX;
 	t->oldest = SIZE_MAX;
 	t->last = -1;
-	idmap_put(&st->bythread, t->root, root.len, i);
+	cli_idmap_put(&st->bythread, t->root, root.len, i);
 	return i;
 }
 
@@ -286,7 +208,7 @@ stats_article(struct stats *st, uint64_t num, const char *line, size_t len,
 	d = xstrndup(date.p, date.len);
 	a->date = article_parse_date(d);
 	free(d);
-	idmap_put(&st->byid, a->msgid, msgid.len, i);
+	cli_idmap_put(&st->byid, a->msgid, msgid.len, i);
 	a->thread = stats_thread(st, root);
 	t = &st->threads[a->thread];
 	t->count++;
@@ -323,12 +245,12 @@ stats_over(void *arg, uint64_t num, const char *line, size_t len)
 			root.len++;
 	}
 	st->cur->articles++;
-	if (idmap_get(&st->byid, msgid.p, msgid.len) == SIZE_MAX)
+	if (cli_idmap_get(&st->byid, msgid.p, msgid.len) == SIZE_MAX)
 		stats_article(st, num, line, len, msgid, root);
 	/* Per group: distinct roots. The thread record owns the key. */
-	i = idmap_get(&st->bythread, root.p, root.len);
-	if (idmap_get(&st->grouproots, root.p, root.len) == SIZE_MAX) {
-		idmap_put(&st->grouproots, st->threads[i].root, root.len, i);
+	i = cli_idmap_get(&st->bythread, root.p, root.len);
+	if (cli_idmap_get(&st->grouproots, root.p, root.len) == SIZE_MAX) {
+		cli_idmap_put(&st->grouproots, st->threads[i].root, root.len, i);
 		st->cur->threads++;
 	}
 	return 0;
@@ -346,16 +268,16 @@ stats_read_groups(struct stats *st)
 	for (i = 0; i < n; i++) {
 		st->cur = &st->groups[i];
 		st->cur->g = &g[i];
-		idmap_init(&st->grouproots);
+		cli_idmap_init(&st->grouproots);
 		if (spool_over(st->sp, g[i].name, g[i].low, g[i].high,
 			stats_over, st) == -1 &&
 		    errno != ENOENT) {
 			fprintf(stderr, "newsgate: overview of %s: %s\n",
 			    g[i].name, strerror(errno));
-			idmap_free(&st->grouproots);
+			cli_idmap_free(&st->grouproots);
 			return -1;
 		}
-		idmap_free(&st->grouproots);
+		cli_idmap_free(&st->grouproots);
 	}
 	st->cur = NULL;
 	return 0;
@@ -367,7 +289,7 @@ static int
 stats_hist(void *arg, const struct spool_hist *h)
 {
 	struct stats *st = arg;
-	size_t i = idmap_get(&st->byid, h->msgid, strlen(h->msgid));
+	size_t i = cli_idmap_get(&st->byid, h->msgid, strlen(h->msgid));
 
 	if (i != SIZE_MAX) {
 		st->newest[st->nnewest % STATS_NEWEST].art = i;
@@ -706,8 +628,8 @@ stats_free(struct stats *st)
 	free(st->arts);
 	free(st->threads);
 	free(st->groups);
-	idmap_free(&st->byid);
-	idmap_free(&st->bythread);
+	cli_idmap_free(&st->byid);
+	cli_idmap_free(&st->bythread);
 }
 
 static int
@@ -718,8 +640,8 @@ stats_run(struct spool *sp, bool json)
 
 	memset(&st, 0, sizeof(st));
 	st.sp = sp;
-	idmap_init(&st.byid);
-	idmap_init(&st.bythread);
+	cli_idmap_init(&st.byid);
+	cli_idmap_init(&st.bythread);
 	if (stats_read_groups(&st) == -1)
 		goto out;
 	if (spool_history_since(sp, 0, stats_hist, &st) == -1) {
