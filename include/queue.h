@@ -42,6 +42,8 @@ int queue_push(struct queue *q, struct qlist *l);
  * until something is there or the queue is closed. Returns the count;
  * 0 without wait means nothing yet, with wait closed and drained. */
 size_t queue_pop_all(struct queue *q, struct qlist *out, bool wait);
+/* Elements queued now (a snapshot). */
+size_t queue_len(struct queue *q);
 /* No more pushes: waiting producers get -1, consumers drain the rest. */
 void queue_close(struct queue *q);
 

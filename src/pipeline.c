@@ -510,13 +510,12 @@ pipeline_kick(struct pipeline *p)
 	if (!p->flusher_up || ++p->since_kick < PIPELINE_KICK)
 		return;
 	p->since_kick = 0;
-	pthread_mutex_lock(&p->kicks.mu);
-	if (p->kicks.items.n == 0) {
-		pthread_mutex_unlock(&p->kicks.mu);
+	/* One kick node: queue it only when the flusher has taken it (only
+	 * this thread pushes, so it cannot be queued meanwhile). */
+	if (queue_len(&p->kicks) == 0) {
 		qlist_add(&l, &p->kick);
 		(void)queue_push(&p->kicks, &l);
-	} else
-		pthread_mutex_unlock(&p->kicks.mu);
+	}
 }
 
 /* Unlink a job from the in-flight Message-ID index. */
@@ -609,15 +608,21 @@ out:
 static enum pipeline_result
 pipeline_submit(struct pipeline *p, struct article *a, const char **groups,
     size_t ngroups, uint64_t fp, bool no_similar, const char *title,
-    const char *text, struct buf *why)
+    const char *text, char **owned, struct buf *why)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 	size_t k, b;
 
 	j->a = a;
 	j->msgid = xstrdup(article_get(a, "Message-ID"));
-	j->title = xstrdup(title ? title : "");
-	j->text = xstrdup(text ? text : "");
+	if (owned != NULL) { /* the caller's copies: take them */
+		j->title = owned[0];
+		j->text = owned[1];
+		owned[0] = owned[1] = NULL;
+	} else {
+		j->title = xstrdup(title ? title : "");
+		j->text = xstrdup(text ? text : "");
+	}
 	j->fp = fp;
 	j->no_similar = no_similar;
 	j->ngroups = ngroups;
@@ -699,11 +704,13 @@ pipeline_parallel_end(struct pipeline *p)
 	p->flusher_up = false;
 }
 
-/* Dedupe, thread, stage. a is consumed. */
+/* Dedupe, thread, stage. a is consumed. owned (may be NULL): heap copies
+ * {title, text} that parallel mode takes instead of copying them (the
+ * pointers it took are set to NULL; the caller frees what is left). */
 static enum pipeline_result
 pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
     size_t ngroups, bool content_dedupe, bool no_similar, const char *title,
-    const char *text, struct buf *why, char *msgid_out)
+    const char *text, char **owned, struct buf *why, char *msgid_out)
 {
 	const char *msgid = article_get(a, "Message-ID");
 	uint64_t fp = article_fingerprint(a);
@@ -716,8 +723,8 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 		return PIPE_DUPLICATE;
 	}
 	if (p->parallel)
-		return pipeline_submit(
-		    p, a, groups, ngroups, fp, no_similar, title, text, why);
+		return pipeline_submit(p, a, groups, ngroups, fp, no_similar,
+		    title, text, owned, why);
 	if (pipeline_thread(p, a, title, text, no_similar))
 		p->st.threaded++;
 	return pipeline_store(p, a, groups, ngroups, fp, why);
@@ -731,7 +738,7 @@ struct pipeline_prep {
 	const char *groups[SPOOL_XPOST_MAX]; /* the configuration's names */
 	size_t ngroups;
 	bool content_dedupe;
-	char *title, *text;
+	char *own[2]; /* title, text (heap) */
 };
 
 struct pipeline_prep *
@@ -765,8 +772,8 @@ pipeline_prepare_item(struct pipeline *p, const struct item *it,
 	 * and the headline corpus holds thousands of such pairs).
 	 */
 	pp->content_dedupe = it->text && *it->text;
-	pp->title = xstrdup(it->title ? it->title : "");
-	pp->text = xstrdup(it->text ? it->text : "");
+	pp->own[0] = xstrdup(it->title ? it->title : "");
+	pp->own[1] = xstrdup(it->text ? it->text : "");
 	return pp;
 }
 
@@ -777,8 +784,8 @@ pipeline_prep_free(struct pipeline_prep *pp)
 		return;
 	article_free(pp->a);
 	buf_free(&pp->why);
-	free(pp->title);
-	free(pp->text);
+	free(pp->own[0]);
+	free(pp->own[1]);
 	free(pp);
 }
 
@@ -791,7 +798,8 @@ pipeline_stage_prepared(
 	switch (r) {
 	case PIPE_STAGED:
 		r = pipeline_stage(p, pp->a, pp->groups, pp->ngroups,
-		    pp->content_dedupe, false, pp->title, pp->text, why, NULL);
+		    pp->content_dedupe, false, pp->own[0], pp->own[1], pp->own,
+		    why, NULL);
 		pp->a = NULL;
 		break;
 	case PIPE_UNROUTED:
@@ -906,7 +914,7 @@ pipeline_message(struct pipeline *p, const char *data, size_t len,
 	r = pipeline_stage(p, a, groups, n,
 	    origin == PIPE_IMPORT && article_get(a, "References") == NULL,
 	    origin == PIPE_POST && !p->c->threading.posts, buf_cstr(&subj),
-	    a->body, why, msgid_out);
+	    a->body, NULL, why, msgid_out);
 	buf_free(&tmp);
 	buf_free(&subj);
 	return r;

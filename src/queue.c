@@ -75,6 +75,17 @@ queue_pop_all(struct queue *q, struct qlist *out, bool wait)
 	return out->n;
 }
 
+size_t
+queue_len(struct queue *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->items.n;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
 void
 queue_close(struct queue *q)
 {

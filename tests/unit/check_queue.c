@@ -88,7 +88,9 @@ START_TEST(test_close)
 	ck_assert_ptr_null(out.head);
 	qlist_add(&l, &a.q);
 	qlist_add(&l, &b.q);
+	ck_assert_uint_eq(queue_len(&q), 0);
 	ck_assert_int_eq(queue_push(&q, &l), 0);
+	ck_assert_uint_eq(queue_len(&q), 2);
 	ck_assert_uint_eq(l.n, 0);
 	ck_assert_ptr_null(l.head);
 	queue_close(&q);
