@@ -68,6 +68,13 @@ void article_set_body(struct article *a, char *body, size_t len);
  * endings, ending in exactly one LF.
  */
 void article_render(const struct article *a, struct buf *out);
+/* The two parts of article_render(): the header lines; the empty line and
+ * the body. */
+void article_render_head(const struct article *a, struct buf *out);
+void article_render_body(const struct article *a, struct buf *out);
+/* One header line as article_render() writes it (folded, CR/LF in the
+ * value turned into spaces). */
+void article_render_field(const char *name, const char *value, struct buf *out);
 
 /* Body lines as counted for the Lines header / overview. */
 uint64_t article_body_lines(const struct article *a);

@@ -78,17 +78,22 @@ article_remove_at(struct article *a, size_t at)
 	a->nhdrs--;
 }
 
+/* Same header name? The first letter rules out most without a call:
+ * header lookups run dozens of times per article. */
+static inline bool
+article_name_eq(const char *x, const char *y)
+{
+	return tolower((unsigned char)x[0]) == tolower((unsigned char)y[0]) &&
+	    strcasecmp(x, y) == 0;
+}
+
 const char *
 article_get(const struct article *a, const char *name)
 {
-	int c0 = tolower((unsigned char)name[0]);
 	size_t i;
 
-	/* The first letter rules out most headers without a call: this
-	 * lookup runs dozens of times per article. */
 	for (i = 0; i < a->nhdrs; i++)
-		if (tolower((unsigned char)a->hdrs[i].name[0]) == c0 &&
-		    strcasecmp(a->hdrs[i].name, name) == 0)
+		if (article_name_eq(a->hdrs[i].name, name))
 			return a->hdrs[i].value;
 	return NULL;
 }
@@ -101,7 +106,7 @@ article_set(struct article *a, const char *name, const char *value)
 	bool found = false;
 
 	for (i = 0; i < a->nhdrs;) {
-		if (strcasecmp(a->hdrs[i].name, name) != 0) {
+		if (!article_name_eq(a->hdrs[i].name, name)) {
 			i++;
 		} else if (!found) {
 			found = true;
@@ -134,7 +139,7 @@ article_del(struct article *a, const char *name)
 	size_t i;
 
 	for (i = 0; i < a->nhdrs;) {
-		if (strcasecmp(a->hdrs[i].name, name) == 0)
+		if (article_name_eq(a->hdrs[i].name, name))
 			article_remove_at(a, i);
 		else
 			i++;
@@ -373,7 +378,7 @@ article_fold_avoid(const char *name)
 	size_t i;
 
 	for (i = 0; i < NG_NELEM(one_line); i++)
-		if (strcasecmp(name, one_line[i]) == 0)
+		if (article_name_eq(name, one_line[i]))
 			return true;
 	return false;
 }
@@ -420,11 +425,11 @@ article_fold_point(
 	return i;
 }
 
-static void
-article_render_header(const struct header *h, struct buf *out)
+void
+article_render_field(const char *name, const char *value, struct buf *out)
 {
 	char *clean = NULL, *c;
-	const char *v = h->value;
+	const char *v = value;
 	size_t len, col, n, limit;
 
 	/* A value set by a caller must not break the header block. */
@@ -435,9 +440,9 @@ article_render_header(const struct header *h, struct buf *out)
 		v = clean;
 	}
 	len = strlen(v);
-	buf_puts(out, h->name);
+	buf_puts(out, name);
 	buf_putc(out, ':');
-	col = strlen(h->name) + 2;
+	col = strlen(name) + 2;
 	if (len == 0) {
 		buf_putc(out, '\n');
 		free(clean);
@@ -451,7 +456,7 @@ article_render_header(const struct header *h, struct buf *out)
 		buf_putc(out, ' ');
 	}
 	limit =
-	    article_fold_avoid(h->name) ? ARTICLE_LINE_MAX : ARTICLE_FOLD_COLS;
+	    article_fold_avoid(name) ? ARTICLE_LINE_MAX : ARTICLE_FOLD_COLS;
 	while (len > 0) {
 		n = article_fold_point(v, len, col, limit, ARTICLE_LINE_MAX);
 		buf_append(out, v, n);
@@ -472,16 +477,28 @@ article_render_header(const struct header *h, struct buf *out)
 }
 
 void
-article_render(const struct article *a, struct buf *out)
+article_render_head(const struct article *a, struct buf *out)
 {
 	size_t i;
 
 	for (i = 0; i < a->nhdrs; i++)
-		article_render_header(&a->hdrs[i], out);
+		article_render_field(a->hdrs[i].name, a->hdrs[i].value, out);
+}
+
+void
+article_render_body(const struct article *a, struct buf *out)
+{
 	buf_putc(out, '\n');
 	buf_append(out, a->body, a->body_len);
 	if (a->body_len > 0 && a->body[a->body_len - 1] != '\n')
 		buf_putc(out, '\n');
+}
+
+void
+article_render(const struct article *a, struct buf *out)
+{
+	article_render_head(a, out);
+	article_render_body(a, out);
 }
 
 uint64_t
