@@ -110,6 +110,32 @@ int spool_group_remove(struct spool *sp, const char *name)
 int spool_add(struct spool *sp, struct article *a, const char *const *groups,
     size_t ngroups, uint64_t fingerprint, uint64_t *nums)
     __attribute__((warn_unused_result));
+
+/*
+ * spool_add() in two steps, so that the first can run on another thread:
+ * spool_render() touches nothing but a and r (no spool state). It sets
+ * Newsgroups (from groups) and Lines when absent, drops any Xref (the
+ * writer adds it last, numbered) and renders the rest: the header lines,
+ * the empty line and body, the overview fields that do not depend on the
+ * numbers. spool_add_rendered() then stages it exactly as spool_add()
+ * would have staged a (same checks, same errors). Returns -1 with errno
+ * when the article cannot be rendered.
+ */
+struct spool_rendered {
+	struct buf text; /* header lines (Xref excepted), the empty line and
+			    the body, the overview fields "\tSubject\tFrom
+			    \tDate\tMessage-ID\tReferences", in one piece */
+	size_t head;	 /* octets of the header lines */
+	size_t body;	 /* octets of the empty line and the body */
+	uint64_t lines;	 /* body lines (the overview's Lines) */
+};
+void spool_rendered_init(struct spool_rendered *r);
+void spool_rendered_free(struct spool_rendered *r);
+int spool_render(struct article *a, const char *const *groups, size_t ngroups,
+    struct spool_rendered *r) __attribute__((warn_unused_result));
+int spool_add_rendered(struct spool *sp, const struct spool_rendered *r,
+    const char *msgid, const char *const *groups, size_t ngroups,
+    uint64_t fingerprint, uint64_t *nums) __attribute__((warn_unused_result));
 /* Number of articles staged and not yet flushed. */
 size_t spool_pending(const struct spool *sp);
 /*

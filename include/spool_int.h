@@ -145,6 +145,7 @@ struct spool {
 	uint64_t fps_size0;	/* fingerprints size, the same way */
 	struct buf hist_stage;	/* staged history lines */
 	struct buf render;	/* scratch: rendered article */
+	struct spool_rendered rendered; /* scratch: spool_add()'s article */
 	struct buf line;	/* scratch: one overview line */
 	struct buf active_text; /* scratch: data/active being written */
 	bool sync;		/* commits flush to stable storage
@@ -182,6 +183,11 @@ void spool_fps_truncate(struct fpset *f, size_t n);
 void spool_fps_clear(struct fpset *f);
 void spool_clean_value(struct buf *out, const char *v);
 void spool_put_u64(struct buf *out, uint64_t v);
+/* The parts of an overview line: the fields after the number up to
+ * References (each after a TAB); Bytes, Lines, Xref and the newline. */
+void spool_format_over_fields(struct buf *out, const struct article *a);
+void spool_format_over_rest(
+    struct buf *out, size_t bytes, uint64_t lines, const char *xref);
 void spool_format_over(struct buf *out, uint64_t num, const struct article *a,
     size_t bytes, const char *xref);
 uint64_t spool_file_size(struct spool *sp, const char *rel);

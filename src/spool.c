@@ -1414,25 +1414,38 @@ spool_put_u64(struct buf *out, uint64_t v)
 }
 
 void
-spool_format_over(struct buf *out, uint64_t num, const struct article *a,
-    size_t bytes, const char *xref)
+spool_format_over_fields(struct buf *out, const struct article *a)
 {
 	static const char *const fields[] = {
 	    "Subject", "From", "Date", "Message-ID", "References"};
 	size_t i;
 
-	spool_put_u64(out, num);
 	for (i = 0; i < NG_NELEM(fields); i++) {
 		buf_putc(out, '\t');
 		spool_clean_value(out, article_get(a, fields[i]));
 	}
+}
+
+void
+spool_format_over_rest(
+    struct buf *out, size_t bytes, uint64_t lines, const char *xref)
+{
 	buf_putc(out, '\t');
 	spool_put_u64(out, bytes);
 	buf_putc(out, '\t');
-	spool_put_u64(out, article_body_lines(a));
+	spool_put_u64(out, lines);
 	buf_puts(out, "\tXref: ");
 	spool_clean_value(out, xref);
 	buf_putc(out, '\n');
+}
+
+void
+spool_format_over(struct buf *out, uint64_t num, const struct article *a,
+    size_t bytes, const char *xref)
+{
+	spool_put_u64(out, num);
+	spool_format_over_fields(out, a);
+	spool_format_over_rest(out, bytes, article_body_lines(a), xref);
 }
 
 /* --- open and close ------------------------------------------------ */
@@ -1552,6 +1565,7 @@ spool_open(const char *dir, const char *hostname, enum spool_mode mode)
 	buf_init(&sp->hist.text, SIZE_MAX);
 	buf_init(&sp->hist_stage, SIZE_MAX);
 	buf_init(&sp->render, SIZE_MAX);
+	spool_rendered_init(&sp->rendered);
 	buf_init(&sp->line, SIZE_MAX);
 	buf_init(&sp->active_text, SIZE_MAX);
 	buf_init(&sp->times.text, SIZE_MAX);
@@ -1600,6 +1614,7 @@ spool_close(struct spool *sp)
 	spool_fps_clear(&sp->fps);
 	buf_free(&sp->hist_stage);
 	buf_free(&sp->render);
+	spool_rendered_free(&sp->rendered);
 	buf_free(&sp->line);
 	buf_free(&sp->active_text);
 	buf_free(&sp->times.text);

@@ -708,18 +708,20 @@ spool_add_groups(
 
 /* Queue the overview line (one per group), index record and history. */
 static void
-spool_queue(struct spool *sp, const struct article *a, const size_t *gi,
-    const uint64_t *nums, size_t n, const char *xref, const char *loc,
-    uint64_t fp)
+spool_queue(struct spool *sp, const struct spool_rendered *r,
+    const char *msgid, const size_t *gi, const uint64_t *nums, size_t n,
+    const char *xref, const char *loc, uint64_t fp)
 {
-	const char *msgid = article_get(a, "Message-ID");
 	const char *rest;
 	int64_t now = (int64_t)time(NULL);
 	size_t k;
 
+	/* The line after its number, the same for every group. */
 	buf_reset(&sp->line);
-	spool_format_over(&sp->line, 0, a, sp->render.len, xref);
-	rest = strchr(buf_cstr(&sp->line), '\t');
+	buf_append(&sp->line, r->text.data + r->head + r->body,
+	    r->text.len - r->head - r->body);
+	spool_format_over_rest(&sp->line, sp->render.len, r->lines, xref);
+	rest = buf_cstr(&sp->line);
 	for (k = 0; k < n; k++) {
 		struct grp *g = &sp->gp[gi[k]];
 
@@ -770,21 +772,91 @@ spool_touch(struct spool *sp, size_t gi)
 	return 0;
 }
 
+void
+spool_rendered_init(struct spool_rendered *r)
+{
+	buf_init(&r->text, SIZE_MAX);
+	r->head = r->body = 0;
+	r->lines = 0;
+}
+
+void
+spool_rendered_free(struct spool_rendered *r)
+{
+	buf_free(&r->text);
+}
+
+int
+spool_render(struct article *a, const char *const *groups, size_t ngroups,
+    struct spool_rendered *r)
+{
+	char lines[24];
+	size_t k, need;
+
+	buf_reset(&r->text);
+	if (article_get(a, "Newsgroups") == NULL) {
+		struct buf ng = BUF_INIT(SIZE_MAX);
+
+		for (k = 0; k < ngroups; k++) {
+			if (k)
+				buf_putc(&ng, ',');
+			buf_puts(&ng, groups[k]);
+		}
+		article_set(a, "Newsgroups", buf_cstr(&ng));
+		buf_free(&ng);
+	}
+	r->lines = article_body_lines(a);
+	if (article_get(a, "Lines") == NULL) {
+		(void)str_printf(lines, sizeof(lines), "%" PRIu64, r->lines);
+		article_set(a, "Lines", lines);
+	}
+	article_del(a, "Xref");
+	/* One allocation of about the right size: headers (folding adds a
+	 * little), body, overview fields (at most the headers again). */
+	need = a->body_len + 2;
+	for (k = 0; k < a->nhdrs; k++)
+		need += 2 * (strlen(a->hdrs[k].name) + strlen(a->hdrs[k].value)) +
+		    8;
+	(void)buf_reserve(&r->text, need);
+	article_render_head(a, &r->text);
+	r->head = r->text.len;
+	article_render_body(a, &r->text);
+	r->body = r->text.len - r->head;
+	spool_format_over_fields(&r->text, a);
+	if (r->text.err) {
+		errno = r->text.err;
+		return -1;
+	}
+	return 0;
+}
+
 int
 spool_add(struct spool *sp, struct article *a, const char *const *groups,
     size_t ngroups, uint64_t fingerprint, uint64_t *nums)
 {
+	if (sp->mode != SPOOL_WRITE) {
+		errno = EROFS;
+		return -1;
+	}
+	if (spool_render(a, groups, ngroups, &sp->rendered) == -1)
+		return -1;
+	return spool_add_rendered(sp, &sp->rendered,
+	    article_get(a, "Message-ID"), groups, ngroups, fingerprint, nums);
+}
+
+int
+spool_add_rendered(struct spool *sp, const struct spool_rendered *r,
+    const char *msgid, const char *const *groups, size_t ngroups,
+    uint64_t fingerprint, uint64_t *nums)
+{
 	struct buf xref = BUF_INIT(SIZE_MAX), loc = BUF_INIT(SIZE_MAX);
 	size_t gi[SPOOL_XPOST_MAX], k;
-	const char *msgid;
-	char lines[24];
 	int rc = -1;
 
 	if (sp->mode != SPOOL_WRITE) {
 		errno = EROFS;
 		return -1;
 	}
-	msgid = article_get(a, "Message-ID");
 	if (msgid == NULL || !article_msgid_valid(msgid)) {
 		errno = EINVAL;
 		return -1;
@@ -812,30 +884,19 @@ spool_add(struct spool *sp, struct article *a, const char *const *groups,
 		if (spool_touch(sp, gi[k]) == -1)
 			goto out;
 	}
-	if (article_get(a, "Newsgroups") == NULL) {
-		struct buf ng = BUF_INIT(SIZE_MAX);
-
-		for (k = 0; k < ngroups; k++)
-			buf_printf(&ng, "%s%s", k ? "," : "", groups[k]);
-		article_set(a, "Newsgroups", buf_cstr(&ng));
-		buf_free(&ng);
-	}
-	if (article_get(a, "Lines") == NULL) {
-		(void)str_printf(
-		    lines, sizeof(lines), "%" PRIu64, article_body_lines(a));
-		article_set(a, "Lines", lines);
-	}
-	article_set(a, "Xref", buf_cstr(&xref));
+	/* The file: the rendered headers, Xref last, the body. */
 	buf_reset(&sp->render);
-	article_render(a, &sp->render);
+	buf_append(&sp->render, r->text.data, r->head);
+	article_render_field("Xref", buf_cstr(&xref), &sp->render);
+	buf_append(&sp->render, r->text.data + r->head, r->body);
 	if (sp->render.err) {
 		errno = sp->render.err;
 		goto out;
 	}
 	if (spool_put_files(sp, gi, nums, ngroups, &sp->render) == -1)
 		goto out;
-	spool_queue(sp, a, gi, nums, ngroups, buf_cstr(&xref), buf_cstr(&loc),
-	    fingerprint);
+	spool_queue(sp, r, msgid, gi, nums, ngroups, buf_cstr(&xref),
+	    buf_cstr(&loc), fingerprint);
 	sp->pending++;
 	rc = 0;
 	if (sp->pending >= SPOOL_BATCH_MAX)
