@@ -45,6 +45,8 @@ struct job {
 	uint64_t fp;
 	bool no_similar;
 	bool threaded; /* set by the worker: linked by similarity */
+	bool rendered; /* set by the worker: r holds the article */
+	struct spool_rendered r;
 	size_t ngroups;
 	char groups[SPOOL_XPOST_MAX][SPOOL_GROUP_MAX + 1];
 };
@@ -405,12 +407,13 @@ pipeline_is_duplicate(struct pipeline *p, const char *msgid, uint64_t fp,
 	return false;
 }
 
-/* Store a deduped, threaded article; commit when the batch is full
- * (unless in parallel mode, where pipeline_submit decides). a is
- * consumed. */
+/* Store a deduped, threaded article, rendered (r) or not (NULL); commit
+ * when the batch is full (unless in parallel mode, where pipeline_submit
+ * decides). a is consumed. */
 static enum pipeline_result
-pipeline_store(struct pipeline *p, struct article *a, const char **groups,
-    size_t ngroups, uint64_t fp, struct buf *why)
+pipeline_store(struct pipeline *p, struct article *a,
+    const struct spool_rendered *r, const char **groups, size_t ngroups,
+    uint64_t fp, struct buf *why)
 {
 	const char *msgid = article_get(a, "Message-ID");
 	uint64_t nums[SPOOL_XPOST_MAX];
@@ -418,7 +421,10 @@ pipeline_store(struct pipeline *p, struct article *a, const char **groups,
 	struct staged *s;
 	size_t i;
 
-	if (spool_add(p->sp, a, groups, ngroups, fp, nums) == -1) {
+	if ((r != NULL ? spool_add_rendered(p->sp, r, msgid, groups, ngroups,
+			     fp, nums)
+		       : spool_add(p->sp, a, groups, ngroups, fp, nums)) ==
+	    -1) {
 		if (errno == EEXIST) {
 			buf_printf(why, "Duplicate Message-ID %s", msgid);
 			article_free(a);
@@ -462,6 +468,7 @@ pipeline_store(struct pipeline *p, struct article *a, const char **groups,
 static void
 job_free(struct job *j)
 {
+	spool_rendered_free(&j->r);
 	article_free(j->a);
 	free(j->msgid);
 	free(j->title);
@@ -480,9 +487,17 @@ pipeline_worker(void *arg)
 	while (queue_pop_all(&p->in, &l, true) > 0) {
 		for (n = l.head; n != NULL; n = n->next) {
 			struct job *j = (struct job *)n;
+			const char *groups[SPOOL_XPOST_MAX];
+			size_t k;
 
 			j->threaded = pipeline_thread(
 			    p, j->a, j->title, j->text, j->no_similar);
+			/* Render here too, so that the main thread only
+			 * numbers and writes it (spool_add_rendered). */
+			for (k = 0; k < j->ngroups; k++)
+				groups[k] = j->groups[k];
+			j->rendered = spool_render(
+			    j->a, groups, j->ngroups, &j->r) == 0;
 		}
 		(void)queue_push(&p->out, &l);
 	}
@@ -545,7 +560,8 @@ pipeline_store_job(struct pipeline *p, struct job *j, struct buf *why)
 	if (j->threaded)
 		p->st.threaded++;
 	buf_reset(why);
-	switch (pipeline_store(p, j->a, groups, j->ngroups, j->fp, why)) {
+	switch (pipeline_store(p, j->a, j->rendered ? &j->r : NULL, groups,
+	    j->ngroups, j->fp, why)) {
 	case PIPE_STAGED:
 	case PIPE_DUPLICATE:
 		break;
@@ -613,6 +629,7 @@ pipeline_submit(struct pipeline *p, struct article *a, const char **groups,
 	struct job *j = xcalloc(1, sizeof(*j));
 	size_t k, b;
 
+	spool_rendered_init(&j->r);
 	j->a = a;
 	j->msgid = xstrdup(article_get(a, "Message-ID"));
 	if (owned != NULL) { /* the caller's copies: take them */
@@ -704,16 +721,20 @@ pipeline_parallel_end(struct pipeline *p)
 	p->flusher_up = false;
 }
 
-/* Dedupe, thread, stage. a is consumed. owned (may be NULL): heap copies
- * {title, text} that parallel mode takes instead of copying them (the
- * pointers it took are set to NULL; the caller frees what is left). */
+/* Dedupe, thread, stage. a is consumed. fp: its article_fingerprint(),
+ * or 0 to compute it here. owned (may be NULL): heap copies {title, text}
+ * that parallel mode takes instead of copying them (the pointers it took
+ * are set to NULL; the caller frees what is left). */
 static enum pipeline_result
 pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
-    size_t ngroups, bool content_dedupe, bool no_similar, const char *title,
-    const char *text, char **owned, struct buf *why, char *msgid_out)
+    size_t ngroups, uint64_t fp, bool content_dedupe, bool no_similar,
+    const char *title, const char *text, char **owned, struct buf *why,
+    char *msgid_out)
 {
 	const char *msgid = article_get(a, "Message-ID");
-	uint64_t fp = article_fingerprint(a);
+
+	if (fp == 0)
+		fp = article_fingerprint(a);
 
 	if (msgid_out)
 		(void)str_copy(msgid_out, 256, msgid);
@@ -727,7 +748,7 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 		    title, text, owned, why);
 	if (pipeline_thread(p, a, title, text, no_similar))
 		p->st.threaded++;
-	return pipeline_store(p, a, groups, ngroups, fp, why);
+	return pipeline_store(p, a, NULL, groups, ngroups, fp, why);
 }
 
 /* A routed, normalised item, made ready off the main thread. */
@@ -737,6 +758,7 @@ struct pipeline_prep {
 	struct article *a;
 	const char *groups[SPOOL_XPOST_MAX]; /* the configuration's names */
 	size_t ngroups;
+	uint64_t fp; /* article_fingerprint(a), never 0 */
 	bool content_dedupe;
 	char *own[2]; /* title, text (heap) */
 };
@@ -766,6 +788,7 @@ pipeline_prepare_item(struct pipeline *p, const struct item *it,
 		return pp;
 	}
 	set_newsgroups(pp->a, pp->groups, pp->ngroups);
+	pp->fp = article_fingerprint(pp->a);
 	/*
 	 * Content dedupe needs text: a bare headline is no evidence of the
 	 * same article (outlets run one wire headline over their own text,
@@ -797,7 +820,7 @@ pipeline_stage_prepared(
 
 	switch (r) {
 	case PIPE_STAGED:
-		r = pipeline_stage(p, pp->a, pp->groups, pp->ngroups,
+		r = pipeline_stage(p, pp->a, pp->groups, pp->ngroups, pp->fp,
 		    pp->content_dedupe, false, pp->own[0], pp->own[1], pp->own,
 		    why, NULL);
 		pp->a = NULL;
@@ -911,7 +934,7 @@ pipeline_message(struct pipeline *p, const char *data, size_t len,
 	article_del(a, "Lines");
 	if (!subj.len)
 		article_decode_words(article_get(a, "Subject"), &subj);
-	r = pipeline_stage(p, a, groups, n,
+	r = pipeline_stage(p, a, groups, n, 0,
 	    origin == PIPE_IMPORT && article_get(a, "References") == NULL,
 	    origin == PIPE_POST && !p->c->threading.posts, buf_cstr(&subj),
 	    a->body, NULL, why, msgid_out);
