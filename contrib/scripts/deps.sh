@@ -10,7 +10,7 @@
 set -eu
 
 PKGS="libetpan-dev libssl-dev check libsubunit-dev libjansson-dev
-libstemmer-dev libcrypt-dev pkg-config gcc make"
+libstemmer-dev libcrypt-dev libjemalloc-dev pkg-config gcc make"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: not a Debian system; install the equivalents of:" >&2
