@@ -5,6 +5,7 @@
  * never read past the length it is given or TERMS_SCAN_MAX.
  */
 #include <libstemmer.h>
+#include <pthread.h>
 
 #include "common.h"
 #include "terms.h"
@@ -26,8 +27,8 @@ struct word {
 	bool overflow;		    /* grew past TERMS_WORD_MAX: drop */
 };
 
-/* Snowball's English stop list (plus will, can, just), sorted by strcmp
- * for bsearch(). Apostrophes are ASCII: the scanner maps U+2019 to '. */
+/* Snowball's English stop list (plus will, can, just). Apostrophes are
+ * ASCII: the scanner maps U+2019 to '. */
 /* clang-format off */
 static const char *const stop_words[] = {
 	"a", "about", "above", "after", "again", "against", "all", "am", "an",
@@ -119,26 +120,57 @@ terms_free(struct terms *tk)
 	free(tk);
 }
 
-static int
-stop_cmp(const void *key, const void *elem)
-{
-	const struct str *k = key;
-	const char *s = *(const char *const *)elem;
-	size_t n = strlen(s);
-	int c = strncmp(k->p, s, k->len < n ? k->len : n);
+/* The stop list as an open-addressing set, built once: every word of
+ * every article is looked up in it. */
+#define STOP_SLOTS 1024 /* a power of two, over twice the stop words */
+static struct {
+	const char *w; /* NULL: empty */
+	size_t len;
+} stop_set[STOP_SLOTS];
+static size_t stop_maxlen;
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
-	if (c != 0)
-		return c;
-	return k->len < n ? -1 : k->len > n;
+static uint32_t
+stop_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (len-- > 0)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h & (STOP_SLOTS - 1);
+}
+
+static void
+stop_init(void)
+{
+	size_t k, len;
+	uint32_t i;
+
+	for (k = 0; k < NG_NELEM(stop_words); k++) {
+		len = strlen(stop_words[k]);
+		for (i = stop_hash(stop_words[k], len); stop_set[i].w != NULL;
+		     i = (i + 1) & (STOP_SLOTS - 1))
+			;
+		stop_set[i].w = stop_words[k];
+		stop_set[i].len = len;
+		if (len > stop_maxlen)
+			stop_maxlen = len;
+	}
 }
 
 bool
 terms_is_stop(const char *w, size_t len)
 {
-	struct str k = {w, len};
+	uint32_t i;
 
-	return bsearch(&k, stop_words, NG_NELEM(stop_words),
-		   sizeof(stop_words[0]), stop_cmp) != NULL;
+	(void)pthread_once(&stop_once, stop_init);
+	if (len > stop_maxlen)
+		return false;
+	for (i = stop_hash(w, len); stop_set[i].w != NULL;
+	     i = (i + 1) & (STOP_SLOTS - 1))
+		if (stop_set[i].len == len && memcmp(stop_set[i].w, w, len) == 0)
+			return true;
+	return false;
 }
 
 /* Decode one UTF-8 sequence at p (n > 0 octets left): the code point, or
