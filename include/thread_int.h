@@ -186,6 +186,8 @@ struct threader {
 	struct probe *probes; /* THREAD_TOKENS_MAX */
 	char *refbuf;	      /* the parent id of a References link */
 	char *nearbuf;	      /* the nearest article of the last add */
+	float *dense;	      /* the article's weights by term id, else 0 */
+	uint32_t capdense;
 };
 
 /* Shared by thread.c and thread_state.c. */

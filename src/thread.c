@@ -880,38 +880,22 @@ cent_sim(const struct threader *t, const struct thr *th, uint32_t nv)
 	return (1 - m) * s + m * dotn;
 }
 
-/*
- * Cosine of the article (t->vec, nv terms) and a member: both vectors are
- * sorted by term id (make_vector, art_keep_vector; the state loader
- * refuses any other order), so one merge finds the shared terms, reading
- * both in order. Sums in the member's term order, as a dense lookup would.
- */
+/* Cosine of the article (its weights spread in t->dense) and a member. */
 static double
-member_sim(const struct threader *t, uint32_t nv, const struct art *a)
+member_sim(const struct threader *t, const struct art *a)
 {
-	const struct tv *v = t->vec;
 	double s = 0;
-	uint32_t i = 0, j = 0;
+	uint32_t i;
 
-	while (i < a->nv && j < nv) {
-		if (a->v[i].term < v[j].term) {
-			i++;
-		} else if (a->v[i].term > v[j].term) {
-			j++;
-		} else {
-			s += (double)v[j].w * a->v[i].w;
-			i++;
-			j++;
-		}
-	}
+	for (i = 0; i < a->nv; i++)
+		s += (double)t->dense[a->v[i].term] * a->v[i].w;
 	return s;
 }
 
 /* The member most similar to the article (first of equals), its cosine:
  * among the root and the newest THREAD_MEMBERS_MAX members. */
 static uint32_t
-best_member(
-    const struct threader *t, const struct thr *th, uint32_t nv, double *sim)
+best_member(const struct threader *t, const struct thr *th, double *sim)
 {
 	uint32_t i, best = NONE, from = 0, max = (uint32_t)t->tune.member_max;
 	double s, bs = -1;
@@ -919,18 +903,34 @@ best_member(
 	if (max > 0 && th->nmem > max)
 		from = th->nmem - max;
 	for (i = from; i < th->nmem; i++) {
-		s = member_sim(t, nv, &t->arts[th->mem[i]]);
+		s = member_sim(t, &t->arts[th->mem[i]]);
 		if (s > bs) {
 			bs = s;
 			best = th->mem[i];
 		}
 	}
-	if (from > 0 && (s = member_sim(t, nv, &t->arts[th->mem[0]])) > bs) {
+	if (from > 0 && (s = member_sim(t, &t->arts[th->mem[0]])) > bs) {
 		bs = s;
 		best = th->mem[0];
 	}
 	*sim = bs > 0 ? (bs > 1 ? 1 : bs) : 0;
 	return best;
+}
+
+/* Spread the article's weights over t->dense (by term id), or clear
+ * them again. */
+static void
+dense_set(struct threader *t, uint32_t nv, bool on)
+{
+	uint32_t i;
+
+	if (on && t->capdense < t->nterms) {
+		free(t->dense);
+		t->capdense = t->capterms;
+		t->dense = xcalloc(t->capdense, sizeof(*t->dense));
+	}
+	for (i = 0; i < nv; i++)
+		t->dense[t->vec[i].term] = on ? t->vec[i].w : 0;
 }
 
 struct choice {
@@ -966,9 +966,10 @@ choose(struct threader *t, uint32_t nv, int64_t date)
 				ntop++;
 		}
 	}
+	dense_set(t, nv, true);
 	for (i = 0; i < ntop; i++) {
 		th = &t->thrs[top[i]];
-		p = best_member(t, th, nv, &ms);
+		p = best_member(t, th, &ms);
 		s = (1 - a) * th->sim + a * ms;
 		if (th->nmem > 1)
 			s += t->tune.size_bonus * log2((double)th->nmem);
@@ -978,6 +979,7 @@ choose(struct threader *t, uint32_t nv, int64_t date)
 			best.score = s;
 		}
 	}
+	dense_set(t, nv, false);
 	if (best.score > 1)
 		best.score = 1;
 	return best;
@@ -1346,6 +1348,7 @@ thread_free(struct threader *t)
 	free(t->vtmp);
 	free(t->cand);
 	free(t->probes);
+	free(t->dense);
 	free(t);
 }
 
