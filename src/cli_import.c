@@ -6,6 +6,7 @@
  * With --watch DIR, watch.c hands it the files dropped into DIR one by one
  * (same sink, same pipeline) and moves each once it is committed.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -185,6 +186,11 @@ collect(const char *path, char ***list, size_t *n, uint64_t *bytes)
  */
 #define READER_QUEUE 1024   /* records waiting for this thread */
 #define READER_HANDOVER 32 /* records handed over at once */
+/* The reader runs ahead of the others by design (READER_QUEUE records):
+ * it needs only the CPU they leave, so it runs this much nicer, which
+ * keeps it from taking a core from the writer or the threading worker
+ * when the three share two (docs/performance.md). Linux: per thread. */
+#define READER_NICE 10
 
 enum rec_kind { REC_ITEM, REC_MESSAGE, REC_ERROR, REC_FILE_DONE };
 
@@ -300,8 +306,14 @@ reader_main(void *arg)
 	    rd};
 	struct rec *r;
 	struct stat sb;
+	int prio;
 
 	pthread_setname_np(pthread_self(), "newsgate-read");
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (errno == 0)
+		(void)setpriority(
+		    PRIO_PROCESS, (id_t)gettid(), prio + READER_NICE);
 	for (rd->cur = 0; rd->cur < rd->nfiles; rd->cur++) {
 		if (source_read_file(rd->files[rd->cur],
 			(enum source_format)rd->fmt, &sink) == -1)
