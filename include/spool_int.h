@@ -182,7 +182,6 @@ void spool_fps_add(struct fpset *f, uint64_t fp);
 void spool_fps_truncate(struct fpset *f, size_t n);
 void spool_fps_clear(struct fpset *f);
 void spool_clean_value(struct buf *out, const char *v);
-void spool_put_u64(struct buf *out, uint64_t v);
 /* The parts of an overview line: the fields after the number up to
  * References (each after a TAB); Bytes, Lines, Xref and the newline. */
 void spool_format_over_fields(struct buf *out, const struct article *a);

@@ -64,6 +64,18 @@ buf_putc(struct buf *b, int c)
 }
 
 void
+buf_put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_append(b, d + sizeof(d) - n, n);
+}
+
+void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -437,9 +437,13 @@ pipeline_store(struct pipeline *p, struct article *a,
 		return PIPE_FAILED;
 	}
 	fp_seen(p, fp, true);
-	for (i = 0; i < ngroups; i++)
-		buf_printf(&xref, "%s%s:%" PRIu64, i ? " " : "", groups[i],
-		    nums[i]);
+	for (i = 0; i < ngroups; i++) {
+		if (i)
+			buf_putc(&xref, ' ');
+		buf_puts(&xref, groups[i]);
+		buf_putc(&xref, ':');
+		buf_put_u64(&xref, nums[i]);
+	}
 	if (p->nstaged == p->capstaged) {
 		p->capstaged = p->capstaged ? 2 * p->capstaged : 64;
 		p->staged = xreallocarray(p->staged, p->capstaged,

@@ -1400,19 +1400,6 @@ spool_clean_value(struct buf *out, const char *v)
 	}
 }
 
-/* Append v in decimal (the hot paths avoid printf). */
-void
-spool_put_u64(struct buf *out, uint64_t v)
-{
-	char d[20];
-	size_t n = 0;
-
-	do
-		d[sizeof(d) - ++n] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	buf_append(out, d + sizeof(d) - n, n);
-}
-
 void
 spool_format_over_fields(struct buf *out, const struct article *a)
 {
@@ -1431,9 +1418,9 @@ spool_format_over_rest(
     struct buf *out, size_t bytes, uint64_t lines, const char *xref)
 {
 	buf_putc(out, '\t');
-	spool_put_u64(out, bytes);
+	buf_put_u64(out, bytes);
 	buf_putc(out, '\t');
-	spool_put_u64(out, lines);
+	buf_put_u64(out, lines);
 	buf_puts(out, "\tXref: ");
 	spool_clean_value(out, xref);
 	buf_putc(out, '\n');
@@ -1443,7 +1430,7 @@ void
 spool_format_over(struct buf *out, uint64_t num, const struct article *a,
     size_t bytes, const char *xref)
 {
-	spool_put_u64(out, num);
+	buf_put_u64(out, num);
 	spool_format_over_fields(out, a);
 	spool_format_over_rest(out, bytes, article_body_lines(a), xref);
 }

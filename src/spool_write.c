@@ -732,7 +732,7 @@ spool_queue(struct spool *sp, const struct spool_rendered *r,
 		}
 		g->recs[g->nrecs].num = nums[k];
 		g->recs[g->nrecs++].off = g->ov.len;
-		spool_put_u64(&g->ov, nums[k]);
+		buf_put_u64(&g->ov, nums[k]);
 		buf_puts(&g->ov, rest);
 		g->next = nums[k];
 	}
@@ -742,7 +742,7 @@ spool_queue(struct spool *sp, const struct spool_rendered *r,
 		now = 0;
 	buf_puts(&sp->hist_stage, msgid);
 	buf_putc(&sp->hist_stage, '\t');
-	spool_put_u64(&sp->hist_stage, (uint64_t)now);
+	buf_put_u64(&sp->hist_stage, (uint64_t)now);
 	buf_putc(&sp->hist_stage, '\t');
 	buf_puts(&sp->hist_stage, loc);
 	buf_putc(&sp->hist_stage, '\n');
@@ -875,12 +875,12 @@ spool_add_rendered(struct spool *sp, const struct spool_rendered *r,
 		buf_putc(&xref, ' ');
 		buf_puts(&xref, sp->groups[gi[k]].name);
 		buf_putc(&xref, ':');
-		spool_put_u64(&xref, nums[k]);
+		buf_put_u64(&xref, nums[k]);
 		if (k)
 			buf_putc(&loc, ' ');
 		buf_puts(&loc, sp->groups[gi[k]].name);
 		buf_putc(&loc, ':');
-		spool_put_u64(&loc, nums[k]);
+		buf_put_u64(&loc, nums[k]);
 		if (spool_touch(sp, gi[k]) == -1)
 			goto out;
 	}
