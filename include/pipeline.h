@@ -20,7 +20,8 @@
 #include "source.h"
 #include "spool.h"
 
-#define PIPELINE_BATCH 4000	 /* articles per group commit */
+#define PIPELINE_BATCH 16000	 /* articles per group commit (fewer, larger
+				    commits: docs/performance.md) */
 #define PIPELINE_BATCH_MS 1000	 /* oldest staged article waits at most */
 
 enum pipeline_origin {

@@ -33,7 +33,7 @@
 
 #define SPOOL_GROUP_MAX 128  /* octets in a group name */
 #define SPOOL_XPOST_MAX 16   /* groups one article may be crossposted to */
-#define SPOOL_BATCH_MAX 4096 /* articles staged before an implicit flush */
+#define SPOOL_BATCH_MAX 16384 /* articles staged before an implicit flush */
 
 struct spool;
 

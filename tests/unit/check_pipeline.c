@@ -19,7 +19,7 @@
 #include "pipeline.h"
 #include "spool.h"
 
-#define NITEMS 5000 /* more than one commit of PIPELINE_BATCH */
+#define NITEMS (PIPELINE_BATCH + 1000) /* more than one commit */
 
 static char tmpdir[64];
 
