@@ -55,6 +55,9 @@ const char *article_get(const struct article *a, const char *name);
 /* Replace the first header of that name (appending when absent); removes
  * any later duplicates. The value is copied. */
 void article_set(struct article *a, const char *name, const char *value);
+/* Set Newsgroups to the n names, comma-separated. */
+void article_set_newsgroups(
+    struct article *a, const char *const *groups, size_t n);
 /* Insert a header at the front (Path, Xref go first by convention). */
 void article_prepend(struct article *a, const char *name, const char *value);
 /* Remove every header of that name. */

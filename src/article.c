@@ -125,6 +125,21 @@ article_set(struct article *a, const char *name, const char *value)
 }
 
 void
+article_set_newsgroups(struct article *a, const char *const *groups, size_t n)
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		buf_puts(&b, groups[i]);
+	}
+	article_set(a, "Newsgroups", buf_cstr(&b));
+	buf_free(&b);
+}
+
+void
 article_prepend(struct article *a, const char *name, const char *value)
 {
 	struct header *h = article_insert_slot(a, 0);

@@ -318,21 +318,6 @@ groups_from_header(struct pipeline *p, const char *ng, const char **out,
 	return n;
 }
 
-static void
-set_newsgroups(struct article *a, const char **groups, size_t n)
-{
-	struct buf b = BUF_INIT(SIZE_MAX);
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (i)
-			buf_putc(&b, ',');
-		buf_puts(&b, groups[i]);
-	}
-	article_set(a, "Newsgroups", buf_cstr(&b));
-	buf_free(&b);
-}
-
 /*
  * Threading of one article: an article with References keeps them (and
  * joins its parent's thread); any other gets References to its most
@@ -791,7 +776,7 @@ pipeline_prepare_item(struct pipeline *p, const struct item *it,
 		pp->res = PIPE_REJECTED;
 		return pp;
 	}
-	set_newsgroups(pp->a, pp->groups, pp->ngroups);
+	article_set_newsgroups(pp->a, pp->groups, pp->ngroups);
 	pp->fp = article_fingerprint(pp->a);
 	/*
 	 * Content dedupe needs text: a bare headline is no evidence of the
@@ -925,7 +910,7 @@ pipeline_message(struct pipeline *p, const char *data, size_t len,
 		p->st.unrouted++;
 		return PIPE_UNROUTED;
 	}
-	set_newsgroups(a, groups, n);
+	article_set_newsgroups(a, groups, n);
 	/* RFC 5537 3.2.1: prepend our path identity. */
 	if ((v = article_get(a, "Path")) != NULL) {
 		buf_printf(&tmp, "%s!%s", p->c->hostname, v);

@@ -794,17 +794,8 @@ spool_render(struct article *a, const char *const *groups, size_t ngroups,
 	size_t k, need;
 
 	buf_reset(&r->text);
-	if (article_get(a, "Newsgroups") == NULL) {
-		struct buf ng = BUF_INIT(SIZE_MAX);
-
-		for (k = 0; k < ngroups; k++) {
-			if (k)
-				buf_putc(&ng, ',');
-			buf_puts(&ng, groups[k]);
-		}
-		article_set(a, "Newsgroups", buf_cstr(&ng));
-		buf_free(&ng);
-	}
+	if (article_get(a, "Newsgroups") == NULL)
+		article_set_newsgroups(a, groups, ngroups);
 	r->lines = article_body_lines(a);
 	if (article_get(a, "Lines") == NULL) {
 		(void)str_printf(lines, sizeof(lines), "%" PRIu64, r->lines);
