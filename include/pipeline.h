@@ -103,6 +103,16 @@ enum pipeline_result pipeline_message(struct pipeline *p, const char *data,
     size_t len, time_t fallback_date, enum pipeline_origin origin,
     struct buf *why, char *msgid);
 
+/*
+ * pipeline_message() of an article parsed already (POST: the event loop
+ * parsed and checked it; the writer thread need not parse it again). a is
+ * consumed. It must have a Message-ID (pipeline_message() makes one).
+ */
+struct article;
+enum pipeline_result pipeline_article(struct pipeline *p, struct article *a,
+    time_t fallback_date, enum pipeline_origin origin, struct buf *why,
+    char *msgid);
+
 /* Commit what is staged: 0, or -1 (the batch is rolled back). */
 int pipeline_flush(struct pipeline *p) __attribute__((warn_unused_result));
 

@@ -113,8 +113,8 @@ struct conn {
 struct post_req {
 	struct post_req *next; /* in a queue */
 	struct conn *c;	       /* the poster; NULL once it has gone */
-	char *text;	       /* the article, owned; freed by the writer */
-	size_t len;
+	struct article *a;     /* the article, owned; the writer's pipeline
+				  consumes it */
 	char msgid[NNTP_MSGID_MAX + 1];
 	int code;	/* the answer: NNTP_OK_POSTED or NNTP_FAIL_POST */
 	char *answer;	/* its text, owned */

@@ -56,6 +56,7 @@
 #define SESSION_ARTICLE_MAX_DEFAULT (1024 * 1024) /* when conf says 0 */
 
 struct session;
+struct article;
 struct cmd;
 
 /* Who may post (newsgate.conf post_policy). */
@@ -82,11 +83,11 @@ enum session_plain_auth {
  * session_server.ops_arg; s->host says which connection.
  */
 struct session_ops {
-	/* A POSTed article that passed every check, as it is to be stored
-	 * (LF line endings, the injection headers added; valid during the
-	 * call). msgid is its Message-ID. Stage and commit it, then
+	/* A POSTed article that passed every check, parsed, the injection
+	 * headers added; the callee owns it (article_free()). msgid is its
+	 * Message-ID (valid during the call). Stage and commit it, then
 	 * session_post_done(). */
-	void (*post)(void *arg, struct session *s, const char *text, size_t len,
+	void (*post)(void *arg, struct session *s, struct article *a,
 	    const char *msgid);
 	/* AUTHINFO PASS: check the password (the strings are valid during
 	 * the call only), then session_auth_done(). */

@@ -309,7 +309,7 @@ void
 session_post_article(struct session *s)
 {
 	struct session_post *po = &s->post;
-	struct buf why = BUF_INIT(1024), text = BUF_INIT(SIZE_MAX);
+	struct buf why = BUF_INIT(1024);
 	char msgid[NNTP_MSGID_MAX + 1];
 	struct article *a = NULL;
 
@@ -332,12 +332,10 @@ session_post_article(struct session *s)
 	if (check_article(s, a, &why) == -1)
 		goto refuse;
 	inject(s, a);
-	article_render(a, &text);
 	(void)str_copy(msgid, sizeof(msgid), article_get(a, "Message-ID"));
-	article_free(a);
 	s->wait = SESSION_WAIT_POST;
-	s->srv->ops->post(s->srv->ops_arg, s, buf_cstr(&text), text.len, msgid);
-	buf_free(&text);
+	/* The parsed article itself: the server does not parse it again. */
+	s->srv->ops->post(s->srv->ops_arg, s, a, msgid);
 	buf_free(&why);
 	return;
 refuse:

@@ -851,34 +851,42 @@ pipeline_message(struct pipeline *p, const char *data, size_t len,
     time_t fallback, enum pipeline_origin origin, struct buf *why,
     char *msgid_out)
 {
-	const char *groups[SPOOL_XPOST_MAX], *v;
-	struct buf tmp = BUF_INIT(SIZE_MAX), subj = BUF_INIT(4096);
 	struct article *a;
-	char date[64];
-	size_t n = 0;
-	enum pipeline_result r;
+	char id[128];
 
 	if (article_parse(data, len, &a, why) == -1) {
 		p->st.rejected++;
 		return PIPE_REJECTED;
 	}
+	if (article_get(a, "Message-ID") == NULL) {
+		if (!str_printf(id, sizeof(id), "<%016" PRIx64 "@%s>",
+			hash64(data, len, 0x6e657773), p->c->hostname))
+			return reject(p, a, why, "hostname too long");
+		article_set(a, "Message-ID", id);
+	}
+	return pipeline_article(p, a, fallback, origin, why, msgid_out);
+}
+
+enum pipeline_result
+pipeline_article(struct pipeline *p, struct article *a, time_t fallback,
+    enum pipeline_origin origin, struct buf *why, char *msgid_out)
+{
+	const char *groups[SPOOL_XPOST_MAX], *v;
+	struct buf tmp = BUF_INIT(SIZE_MAX), subj = BUF_INIT(4096);
+	char date[64];
+	size_t n = 0;
+	enum pipeline_result r;
+
 	if ((v = article_get(a, "From")) == NULL)
 		return reject(p, a, why, "Missing From header");
 	if (origin != PIPE_IMPORT && !article_from_valid(v))
 		return reject(p, a, why, "From: has no address");
 	if (article_get(a, "Subject") == NULL)
 		return reject(p, a, why, "Missing Subject header");
-	if ((v = article_get(a, "Message-ID")) != NULL) {
-		if (!article_msgid_valid(v))
-			return reject(p, a, why, "Invalid Message-ID");
-	} else {
-		char id[128];
-
-		if (!str_printf(id, sizeof(id), "<%016" PRIx64 "@%s>",
-			hash64(data, len, 0x6e657773), p->c->hostname))
-			return reject(p, a, why, "hostname too long");
-		article_set(a, "Message-ID", id);
-	}
+	if ((v = article_get(a, "Message-ID")) == NULL)
+		return reject(p, a, why, "Missing Message-ID header");
+	if (!article_msgid_valid(v))
+		return reject(p, a, why, "Invalid Message-ID");
 	if ((v = article_get(a, "Date")) == NULL ||
 	    article_parse_date(v) == (time_t)-1) {
 		if (v != NULL && origin != PIPE_IMPORT)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "article.h"
 #include "cli.h"
 #include "server_int.h"
 
@@ -27,7 +28,7 @@
 static void
 req_free(struct post_req *r)
 {
-	free(r->text);
+	article_free(r->a);
 	free(r->answer);
 	free(r);
 }
@@ -67,10 +68,8 @@ writer_stage(struct writer *w, struct post_req *r)
 		    xreallocarray(w->batch, w->capbatch, sizeof(*w->batch));
 	}
 	w->batch[w->nbatch++] = r;
-	res = pipeline_message(
-	    w->pipe, r->text, r->len, time(NULL), PIPE_POST, &why, NULL);
-	free(r->text);
-	r->text = NULL;
+	res = pipeline_article(w->pipe, r->a, time(NULL), PIPE_POST, &why, NULL);
+	r->a = NULL;
 	if (res == PIPE_STAGED) {
 		buf_free(&why);
 		return;
@@ -334,8 +333,7 @@ writer_close(struct writer *w)
 
 /* session_ops.post: queue for the writer; server_answers() replies. */
 static void
-server_post(void *arg, struct session *s, const char *text, size_t len,
-    const char *msgid)
+server_post(void *arg, struct session *s, struct article *a, const char *msgid)
 {
 	struct server *sv = arg;
 	struct conn *c = s->host;
@@ -343,16 +341,14 @@ server_post(void *arg, struct session *s, const char *text, size_t len,
 	struct post_req *r;
 
 	if (w == NULL) {
+		article_free(a);
 		session_post_done(
 		    s, NNTP_FAIL_POST, "Posting is not available");
 		return;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->c = c;
-	r->text = xmalloc(len + 1);
-	memcpy(r->text, text, len);
-	r->text[len] = '\0';
-	r->len = len;
+	r->a = a;
 	(void)str_copy(r->msgid, sizeof(r->msgid), msgid);
 	c->req = r;
 	pthread_mutex_lock(&w->mu);

@@ -114,14 +114,14 @@ static struct {
 } fk;
 
 static void
-fake_post(void *arg, struct session *ss, const char *text, size_t len,
-    const char *msgid)
+fake_post(void *arg, struct session *ss, struct article *a, const char *msgid)
 {
 	char line[300];
 
 	fk.posts++;
 	buf_reset(&fk.text);
-	buf_append(&fk.text, text, len);
+	article_render(a, &fk.text); /* as it is to be stored */
+	article_free(a);
 	(void)str_copy(fk.msgid, sizeof(fk.msgid), msgid);
 	if (fk.later)
 		return;
