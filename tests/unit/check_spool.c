@@ -117,6 +117,22 @@ slurp(const char *rel)
 	return buf_steal(&b);
 }
 
+/* a.b:2 and its crosspost c.d:1 are one file (two links); its size. */
+static off_t
+crosspost_one_inode(void)
+{
+	char p1[512], p2[512];
+	struct stat s1, s2;
+
+	ck_assert(str_printf(p1, sizeof(p1), "%s/articles/a/b/2", spooldir));
+	ck_assert(str_printf(p2, sizeof(p2), "%s/articles/c/d/1", spooldir));
+	ck_assert_int_eq(stat(p1, &s1), 0);
+	ck_assert_int_eq(stat(p2, &s2), 0);
+	ck_assert_uint_eq(s1.st_ino, s2.st_ino);
+	ck_assert_uint_eq(s1.st_nlink, 2);
+	return s1.st_size;
+}
+
 static void
 spit(const char *rel, const char *text, bool append)
 {
@@ -307,19 +323,12 @@ END_TEST
 START_TEST(test_crosspost_is_one_file)
 {
 	struct spool *sp = mkspool();
-	char p1[512], p2[512];
-	struct stat s1, s2;
 	char *ov1, *ov2;
 
 	add(sp, 1, AB, 1);
 	add(sp, 2, ABCD, 2);
 	ck_assert_int_eq(spool_flush(sp), 0);
-	ck_assert(str_printf(p1, sizeof(p1), "%s/articles/a/b/2", spooldir));
-	ck_assert(str_printf(p2, sizeof(p2), "%s/articles/c/d/1", spooldir));
-	ck_assert_int_eq(stat(p1, &s1), 0);
-	ck_assert_int_eq(stat(p2, &s2), 0);
-	ck_assert_uint_eq(s1.st_ino, s2.st_ino);
-	ck_assert_uint_eq(s1.st_nlink, 2);
+	(void)crosspost_one_inode();
 	ov1 = slurp("articles/a/b/.overview");
 	ov2 = slurp("articles/c/d/.overview");
 	ck_assert_ptr_nonnull(
@@ -944,8 +953,7 @@ START_TEST(test_relink)
 	struct reports r;
 	struct article *a;
 	uint64_t nums[SPOOL_XPOST_MAX];
-	char p1[512], p2[512], *before, *after, *own, bytes[32];
-	struct stat s1, s2;
+	char *before, *after, *own, bytes[32];
 
 	add(sp, 1, AB, 1);
 	add(sp, 2, ABCD, 2);
@@ -975,13 +983,7 @@ START_TEST(test_relink)
 	ck_assert_ptr_nonnull(strstr(after,
 	    "\nReferences: <1@test>\nX-Newsgate-Thread: <1@test> "
 	    "score=0.50\nLines: 2\nXref: " HOST " a.b:2 c.d:1\n\nline one\n"));
-	ck_assert(str_printf(p1, sizeof(p1), "%s/articles/a/b/2", spooldir));
-	ck_assert(str_printf(p2, sizeof(p2), "%s/articles/c/d/1", spooldir));
-	ck_assert_int_eq(stat(p1, &s1), 0);
-	ck_assert_int_eq(stat(p2, &s2), 0);
-	ck_assert_uint_eq(s1.st_ino, s2.st_ino);
-	ck_assert_uint_eq(s1.st_nlink, 2);
-	ck_assert_uint_eq((uint64_t)s1.st_size, strlen(after));
+	ck_assert_uint_eq((uint64_t)crosspost_one_inode(), strlen(after));
 	ck_assert(str_printf(
 	    bytes, sizeof(bytes), "\t<1@test>\t%zu\t2\t", strlen(after)));
 	ck_assert_int_eq(spool_over_one(sp, "a.b", 2, &line), 0);
