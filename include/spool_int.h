@@ -120,8 +120,8 @@ struct spool {
 	int lockfd;		    /* .newsgate/lock (writers), else -1 */
 	int txnfd;		    /* .newsgate/txn (writers), else -1 */
 	bool locked;		    /* holding the flock */
-	uint64_t gen;		    /* the lock file's generation: read when
-				       locking, bumped when unlocking */
+	uint64_t gen;		    /* the lock file's generation, as we
+				       bumped it when we last locked */
 	bool warm;		    /* our own commit was the last writer's
 				       work: the sizes below and in gp[], and
 				       the fds kept open, are still right */

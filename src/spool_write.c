@@ -3,12 +3,12 @@
  * the writer lock, the journal and crash recovery.
  *
  * A batch:
- *   1. spool_lock(): flock .newsgate/lock, re-read active, roll back or
- *      finish a crashed batch (spool_recover), read the history and
- *      fingerprint tails another writer added. A writer whose own commit
- *      was the last use of the lock (the generation in the lock file is
- *      the one it wrote, data/active the file it renamed, the journal
- *      empty) skips all of that: nothing changed since (spool_still_warm).
+ *   1. spool_lock(): flock .newsgate/lock, bump the generation in it,
+ *      re-read active, roll back or finish a crashed batch
+ *      (spool_recover), read the history and fingerprint tails another
+ *      writer added. A writer whose own commit was the last use of the
+ *      lock (the generation is still the one it wrote) skips all of that:
+ *      nothing changed since.
  *   2. the journal .newsgate/txn records, for every group, its high and
  *      the sizes of its .overview and index, plus the sizes of
  *      data/history and .newsgate/fingerprints; fdatasync. Nothing of the
@@ -332,37 +332,46 @@ spool_lock_gen(struct spool *sp)
 	return le64toh(v);
 }
 
-/*
- * Is the spool as our last commit left it? The lock file's generation is
- * the one we wrote when we unlocked (every writer bumps it when it
- * unlocks, so no other writer held the lock since), data/active is the
- * file we renamed into place, and the journal is empty. Then active,
- * history, fingerprints, the sizes of the appended files and the index
- * checks in memory are right, and the files kept open are the ones under
- * those names (only a writer holding the lock replaces them).
- */
-static bool
-spool_still_warm(struct spool *sp, uint64_t gen)
+/* Bump the lock file's generation (locked). */
+static int
+spool_lock_bump(struct spool *sp, uint64_t gen)
 {
-	struct stat st, tst, hst;
+	uint64_t v = htole64(gen + 1);
 
-	/* History too, by its own descriptor: whatever replaced or grew
-	 * it (a rebuild that died before touching active) is seen. */
-	if (!sp->warm || gen != sp->gen || sp->histfd == -1 ||
-	    fstat(sp->histfd, &hst) == -1 || hst.st_nlink == 0 ||
-	    (uint64_t)hst.st_size != sp->hist.file_off ||
-	    fstatat(sp->dfd, SPOOL_ACTIVE, &st, 0) == -1 ||
-	    fstat(sp->txnfd, &tst) == -1 || tst.st_size != 0)
-		return false;
-	return st.st_ino == sp->active_st.st_ino &&
-	    st.st_dev == sp->active_st.st_dev &&
-	    st.st_size == sp->active_st.st_size &&
-	    st.st_mtim.tv_sec == sp->active_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == sp->active_st.st_mtim.tv_nsec &&
-	    st.st_ctim.tv_sec == sp->active_st.st_ctim.tv_sec &&
-	    st.st_ctim.tv_nsec == sp->active_st.st_ctim.tv_nsec;
+	/* No sync: the generation only tells live processes apart. */
+	if (pwrite(sp->lockfd, &v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
+		log_warn("spool: write %s/%s", sp->dir, SPOOL_LOCK);
+		return -1;
+	}
+	sp->gen = gen + 1;
+	return 0;
 }
 
+/*
+ * History and journal as our last commit left them, by the descriptors
+ * kept open (two fstat()s, no path lookup): the history still has its
+ * name and our size, the journal is empty.
+ */
+static bool
+spool_history_kept(struct spool *sp)
+{
+	struct stat st;
+
+	return sp->histfd != -1 && fstat(sp->histfd, &st) == 0 &&
+	    st.st_nlink > 0 && (uint64_t)st.st_size == sp->hist.file_off &&
+	    fstat(sp->txnfd, &st) == 0 && st.st_size == 0;
+}
+
+/*
+ * Take the writer lock. Every writer bumps the generation in the lock
+ * file as soon as it holds the lock, before it changes anything, so one
+ * killed in the middle of a batch has bumped it too. Our own generation
+ * still there, and our last lock ended in a commit (sp->warm), means no
+ * other writer has held the lock since: active, history, fingerprints,
+ * the sizes of the appended files and the index checks in memory are
+ * right, and the files kept open are the ones under those names (only a
+ * writer holding the lock replaces them). Then nothing is read again.
+ */
 int
 spool_lock(struct spool *sp)
 {
@@ -382,11 +391,15 @@ spool_lock(struct spool *sp)
 		}
 	sp->locked = true;
 	gen = spool_lock_gen(sp);
-	warm = spool_still_warm(sp, gen);
-	sp->gen = gen;
+	warm = sp->warm && gen == sp->gen && spool_history_kept(sp);
 	/* Stays warm past the unlock only if this lock ends in a commit
 	 * (spool_flush() sets keep_warm). */
 	sp->keep_warm = false;
+	if (spool_lock_bump(sp, gen) == -1) {
+		sp->warm = false;
+		spool_unlock(sp);
+		return -1;
+	}
 	if (warm)
 		return 0;
 	spool_cold(sp);
@@ -401,20 +414,11 @@ spool_lock(struct spool *sp)
 void
 spool_unlock(struct spool *sp)
 {
-	uint64_t v;
-
 	if (!sp->locked)
 		return;
 	if (!sp->keep_warm)
 		spool_cold(sp);
 	sp->keep_warm = false;
-	/* No sync: the generation only tells live processes apart. */
-	v = htole64(++sp->gen);
-	if (pwrite(sp->lockfd, &v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
-		log_warn("spool: write %s/%s", sp->dir, SPOOL_LOCK);
-		sp->warm = false;
-		spool_cold(sp);
-	}
 	flock(sp->lockfd, LOCK_UN);
 	sp->locked = false;
 }
@@ -437,65 +441,88 @@ spool_size_now(struct spool *sp, int *fd, const char *rel)
 	return spool_file_size(sp, rel);
 }
 
-/* Write the journal of a new batch (locked). */
+/* Write the journal of the batch from the sizes in memory (locked). */
 static int
-spool_begin(struct spool *sp)
+spool_txn_write(struct spool *sp)
 {
 	struct buf j = BUF_INIT(SIZE_MAX);
-	char path[SPOOL_PATH_MAX];
-	uint64_t ov, idx;
 	size_t i;
-	int rc = -1;
+	int rc = 0;
 
-	if (spool_lock(sp) == -1)
-		return -1;
-	sp->hist_size0 = spool_size_now(sp, &sp->histfd, SPOOL_HISTORY);
-	sp->fps_size0 =
-	    spool_size_now(sp, &sp->fpsfd, SPOOL_FPS) & ~(uint64_t)7;
 	buf_printf(&j, "%s %" PRIu64 " %" PRIu64 "\n", SPOOL_TXN_MAGIC,
 	    sp->hist_size0, sp->fps_size0);
-	for (i = 0; i < sp->ngroups; i++) {
-		struct grp *g = &sp->gp[i];
-
-		if (spool_path_group(path, sizeof(path), sp->groups[i].name,
-			SPOOL_OVERVIEW) == -1)
-			goto out;
-		ov = spool_size_now(sp, &g->ovfd, path);
-		if (spool_path_index(path, sizeof(path), sp->groups[i].name) ==
-		    -1)
-			goto out;
-		idx = spool_size_now(sp, &g->idxfd, path);
-		/* The index check of spool_touch() holds while nobody but our
-		 * own commits changed the two files. */
-		if (!sp->warm || ov != g->ov_size0 || idx != g->idx_size0)
-			g->verified = false;
-		g->ov_size0 = ov;
-		g->idx_size0 = idx;
-		g->next = sp->groups[i].high;
-		g->touched = false;
+	for (i = 0; i < sp->ngroups; i++)
 		buf_printf(&j, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-		    sp->groups[i].name, sp->groups[i].high, g->ov_size0,
-		    g->idx_size0);
-	}
+		    sp->groups[i].name, sp->groups[i].high, sp->gp[i].ov_size0,
+		    sp->gp[i].idx_size0);
 	buf_puts(&j, "end\n");
-	/* The journal is empty: spool_lock() applied or emptied any other
-	 * (and a longer file would still end at our "end" line). */
+	/* Over an empty journal, or one of this batch (a longer file still
+	 * ends at our "end" line). */
 	if (j.err || spool_pwrite_all(sp->txnfd, j.data, j.len, 0) == -1 ||
 	    (sp->sync && fdatasync(sp->txnfd) == -1)) {
 		log_warn("spool: write %s/%s", sp->dir, SPOOL_TXN);
-		goto out;
+		rc = -1;
 	}
+	buf_free(&j);
+	return rc;
+}
+
+/* The sizes of a group's .overview and index now, from the files. */
+static int
+spool_group_sizes(struct spool *sp, size_t gi, uint64_t *ov, uint64_t *idx)
+{
+	char path[SPOOL_PATH_MAX];
+	struct grp *g = &sp->gp[gi];
+
+	if (spool_path_group(
+		path, sizeof(path), sp->groups[gi].name, SPOOL_OVERVIEW) == -1)
+		return -1;
+	*ov = spool_size_now(sp, &g->ovfd, path);
+	if (spool_path_index(path, sizeof(path), sp->groups[gi].name) == -1)
+		return -1;
+	*idx = spool_size_now(sp, &g->idxfd, path);
+	return 0;
+}
+
+/*
+ * Begin a batch (lock, journal). Cold, every size is read from the files;
+ * warm, from memory: a group's own files are looked at only when the batch
+ * first touches it (spool_touch()), so a commit costs the same whatever
+ * the number of groups.
+ */
+static int
+spool_begin(struct spool *sp)
+{
+	size_t i;
+
+	if (spool_lock(sp) == -1)
+		return -1;
+	if (!sp->warm) {
+		sp->hist_size0 = spool_size_now(sp, &sp->histfd, SPOOL_HISTORY);
+		sp->fps_size0 =
+		    spool_size_now(sp, &sp->fpsfd, SPOOL_FPS) & ~(uint64_t)7;
+	}
+	for (i = 0; i < sp->ngroups; i++) {
+		struct grp *g = &sp->gp[i];
+
+		if (!sp->warm &&
+		    spool_group_sizes(sp, i, &g->ov_size0, &g->idx_size0) ==
+			-1)
+			goto fail;
+		g->next = sp->groups[i].high;
+		g->touched = false;
+	}
+	/* The journal is empty: spool_lock() applied or emptied any other. */
+	if (spool_txn_write(sp) == -1)
+		goto fail;
 	sp->in_batch = true;
 	sp->pending = 0;
 	buf_reset(&sp->hist_stage);
-	rc = 0;
-out:
-	buf_free(&j);
-	if (rc == -1) {
-		(void)spool_txn_clear(sp);
-		spool_unlock(sp);
-	}
-	return rc;
+	return 0;
+fail:
+	(void)spool_txn_clear(sp);
+	spool_unlock(sp);
+	return -1;
 }
 
 /* Close group dirs, empty the queues, release the lock. */
@@ -758,6 +785,25 @@ spool_touch(struct spool *sp, size_t gi)
 
 	if (g->touched)
 		return 0;
+	/*
+	 * Warm, the sizes came from memory: the files must still be the ones
+	 * we appended to, at those sizes. One changed without the lock (an
+	 * index deleted, say) is taken as it now is, and the journal written
+	 * again with its sizes, before anything of this group is written.
+	 */
+	if (sp->warm) {
+		uint64_t ov, idx;
+
+		if (spool_group_sizes(sp, gi, &ov, &idx) == -1)
+			return -1;
+		if (ov != g->ov_size0 || idx != g->idx_size0) {
+			g->verified = false;
+			g->ov_size0 = ov;
+			g->idx_size0 = idx;
+			if (spool_txn_write(sp) == -1)
+				return -1;
+		}
+	}
 	/* Checked once while warm: since then only we appended to both. */
 	if (!g->verified && g->idxfd != -1) {
 		close(g->idxfd); /* the check may replace the file */

@@ -726,6 +726,59 @@ START_TEST(test_crash_recovery)
 }
 END_TEST
 
+/*
+ * A writer that keeps its spool open between batches (the server's) skips
+ * re-reading the spool at its next lock only when nobody else has held
+ * the lock since: another writer's commit, and one killed in the middle
+ * of a batch, are both seen.
+ */
+START_TEST(test_warm_writer_sees_other_writers)
+{
+	struct spool *sp = mkspool(), *other;
+	struct reports r;
+
+	ck_assert_uint_eq(add(sp, 1, AB, 1), 1);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	ck_assert_uint_eq(add(sp, 2, AB, 1), 2);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	/* Another process commits. */
+	other = spool_open(spooldir, HOST, SPOOL_WRITE);
+	ck_assert_ptr_nonnull(other);
+	ck_assert_uint_eq(add(other, 3, ABCD, 2), 3);
+	ck_assert_int_eq(spool_flush(other), 0);
+	spool_close(other);
+	ck_assert_uint_eq(add(sp, 4, ABCD, 2), 4);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	ck_assert_uint_eq(spool_group(sp, "c.d")->high, 2);
+	/* Another adds a group (active changes, the history does not): our
+	 * next commit keeps it. */
+	other = spool_open(spooldir, HOST, SPOOL_WRITE);
+	ck_assert_ptr_nonnull(other);
+	ck_assert_int_eq(spool_group_add(other, "e.f", "EF", 'y', "me"), 0);
+	spool_close(other);
+	ck_assert_uint_eq(add(sp, 6, AB, 1), 5);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	ck_assert_ptr_nonnull(spool_group(sp, "e.f"));
+	/* Another dies with its batch written, not committed. */
+	crash_child(true);
+	ck_assert(exists("articles/a/b/6"));
+	ck_assert_uint_eq(add(sp, 5, AB, 1), 6);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	ck_assert(!exists("articles/c/d/3"));
+	ck_assert(!spool_has_msgid(sp, "<100@test>"));
+	ck_assert(spool_has_msgid(sp, "<5@test>"));
+	ck_assert_int_eq(fsize(".newsgate/txn"), 0);
+	ck_assert_int_eq(check_spool(sp, false, &r), 0);
+	/* Every file appended to at the right place: a fresh look agrees. */
+	spool_close(sp);
+	sp = spool_open(spooldir, HOST, SPOOL_WRITE);
+	ck_assert_int_eq(check_spool(sp, false, &r), 0);
+	ck_assert_uint_eq(spool_group(sp, "a.b")->high, 6);
+	ck_assert_ptr_nonnull(spool_group(sp, "e.f"));
+	spool_close(sp);
+}
+END_TEST
+
 START_TEST(test_crash_after_commit)
 {
 	struct spool *sp = mkspool();
@@ -1037,6 +1090,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_group_remove);
 	tcase_add_test(tc, test_crash_recovery);
 	tcase_add_test(tc, test_crash_after_commit);
+	tcase_add_test(tc, test_warm_writer_sees_other_writers);
 	tcase_add_test(tc, test_check_and_rebuild);
 	tcase_add_test(tc, test_check_rebuilds_lost_derived_files);
 	tcase_add_test(tc, test_failed_flush_rolls_back);
