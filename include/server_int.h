@@ -135,6 +135,8 @@ struct writer {
 	struct post_req *todo, **todo_tail; /* to commit, in order */
 	size_t ntodo;
 	struct post_req *done, **done_tail; /* answered */
+	struct spool_commit *commits;	    /* made since the event loop
+					       last took done (spool.h) */
 	bool stop;
 	struct {
 		enum ep_kind kind; /* EP_WRITER; epoll data points here */

@@ -161,6 +161,27 @@ void spool_set_sync(struct spool *sp, bool sync);
 int spool_sync(struct spool *sp) __attribute__((warn_unused_result));
 /* Sync off: has a batch been committed since the last spool_sync()? */
 bool spool_unsynced(const struct spool *sp);
+/*
+ * What one commit changed (the highs, the history lines), for a reader
+ * handle of the same spool in the same process to catch up without
+ * re-reading data/active and the history tail: a server's writer thread
+ * records its commits, its event loop applies them to its own handle.
+ * spool_record_commits(wr) makes spool_flush() keep a record of each
+ * commit; spool_take_commits() hands over those made since the last call
+ * (oldest first, linked by next; NULL when none; the caller frees them
+ * with spool_commit_free()). spool_apply_commit(rd, c) returns 1 when rd
+ * was exactly as the spool was before c and is now as after it, 0 when
+ * it was not (rd is unchanged: spool_refresh() it instead).
+ */
+struct spool_commit;
+void spool_record_commits(struct spool *wr);
+struct spool_commit *spool_take_commits(struct spool *wr);
+struct spool_commit *spool_commit_next(const struct spool_commit *c);
+/* List a, then list b (either may be NULL). */
+struct spool_commit *spool_commit_chain(
+    struct spool_commit *a, struct spool_commit *b);
+int spool_apply_commit(struct spool *rd, const struct spool_commit *c);
+void spool_commit_free(struct spool_commit *c);
 /* Discard every staged article (rolled back) and release the lock. */
 void spool_abort(struct spool *sp);
 

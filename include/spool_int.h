@@ -105,6 +105,22 @@ struct fpset {
 	bool loaded;
 };
 
+/* One commit, as spool_note_commit() recorded it (spool.h). */
+struct spool_commit {
+	struct spool_commit *next;
+	struct stat was;    /* data/active before the commit */
+	struct stat now;    /* data/active after it */
+	size_t ngroups;	    /* groups in active (unchanged by a commit) */
+	dev_t hist_dev;	    /* data/history, as the writer loaded it */
+	ino_t hist_ino;
+	uint64_t hist_off;  /* where the commit's history lines begin */
+	char *hist;	    /* owned: those lines */
+	size_t hist_len;
+	size_t n;	    /* groups whose high moved */
+	size_t *gi;	    /* owned: their indices in active's order */
+	uint64_t *high;	    /* owned: their new highs */
+};
+
 /* A companion of active (active.times, newsgroups) as last read. */
 struct companion {
 	struct buf text; /* the file's bytes */
@@ -135,6 +151,9 @@ struct spool {
 	char **strs; /* owned creator/description strings */
 	size_t nstrs;
 	struct stat active_st; /* of data/active when last read */
+	struct stat active_was; /* active_st before the last install */
+	bool record;		/* spool_record_commits() */
+	struct spool_commit *commits, **commits_tail; /* recorded */
 	struct companion times, newsgroups;
 	bool have_active;
 	struct hist hist;
@@ -190,6 +209,7 @@ void spool_format_over_rest(
 void spool_format_over(struct buf *out, uint64_t num, const struct article *a,
     size_t bytes, const char *xref);
 uint64_t spool_file_size(struct spool *sp, const char *rel);
+void spool_note_commit(struct spool *sp);
 
 /* spool_over.c */
 void spool_tail_free(struct ovtail *t);

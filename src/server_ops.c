@@ -188,6 +188,7 @@ writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct post_req *list, *r, **tail;
+	struct spool_commit *cs;
 	struct timespec at;
 	uint64_t one = 1;
 	bool due;
@@ -212,8 +213,10 @@ writer_main(void *arg)
 			writer_stage(w, r);
 		if (w->nbatch > 0)
 			writer_commit(w);
+		cs = spool_take_commits(w->sp);
 		pthread_mutex_lock(&w->mu);
 		writer_sync_due(w, &due, &at);
+		w->commits = spool_commit_chain(w->commits, cs);
 		for (tail = &list; *tail != NULL; tail = &(*tail)->next)
 			;
 		*w->done_tail = list;
@@ -267,6 +270,7 @@ writer_open(const struct server *sv)
 	if ((w->pipe = pipeline_new(&w->conf, w->sp, NULL)) == NULL)
 		fatalx("serve: cannot start the pipeline");
 	pipeline_on_commit(w->pipe, writer_committed, w);
+	spool_record_commits(w->sp);
 	if ((w->ev.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		fatal("serve: eventfd");
 	w->ev.kind = EP_WRITER;
@@ -314,6 +318,7 @@ writer_close(struct writer *w)
 		w->done = r->next;
 		req_free(r);
 	}
+	spool_commit_free(w->commits);
 	while ((r = w->todo) != NULL) { /* never run */
 		w->todo = r->next;
 		req_free(r);
@@ -372,6 +377,7 @@ server_answers(struct server *sv)
 {
 	struct writer *w = sv->wr;
 	struct post_req *list, *r;
+	struct spool_commit *cs, *k;
 	struct conn *c;
 	uint64_t n;
 
@@ -381,8 +387,18 @@ server_answers(struct server *sv)
 	list = w->done;
 	w->done = NULL;
 	w->done_tail = &w->done;
+	cs = w->commits;
+	w->commits = NULL;
 	pthread_mutex_unlock(&w->mu);
-	/* Every reader sees the posts before any poster hears of them. */
+	/*
+	 * Every reader sees the posts before any poster hears of them. The
+	 * writer's own commits are applied from what it recorded; anything
+	 * else (another process wrote meanwhile) is read from the files.
+	 */
+	for (k = cs; k != NULL; k = spool_commit_next(k))
+		if (spool_apply_commit(sv->sp, k) == 0)
+			break;
+	spool_commit_free(cs);
 	if (spool_refresh(sv->sp) == -1) {
 		/* spool.c has logged why */
 	}

@@ -592,6 +592,7 @@ spool_active_install(struct spool *sp, bool sync)
 		return -1;
 	}
 done:
+	sp->active_was = sp->active_st;
 	if (fstatat(sp->dfd, SPOOL_ACTIVE, &sp->active_st, 0) == 0)
 		sp->have_active = true;
 	return 0;
@@ -664,13 +665,7 @@ spool_refresh(struct spool *sp)
 		log_warn("spool: stat %s/%s", sp->dir, SPOOL_ACTIVE);
 		return -1;
 	}
-	if (sp->have_active && st.st_ino == sp->active_st.st_ino &&
-	    st.st_dev == sp->active_st.st_dev &&
-	    st.st_size == sp->active_st.st_size &&
-	    st.st_mtim.tv_sec == sp->active_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == sp->active_st.st_mtim.tv_nsec &&
-	    st.st_ctim.tv_sec == sp->active_st.st_ctim.tv_sec &&
-	    st.st_ctim.tv_nsec == sp->active_st.st_ctim.tv_nsec)
+	if (sp->have_active && spool_same_stat(&st, &sp->active_st))
 		return 0;
 	/* Another process wrote: what a writer kept in memory is stale. */
 	if (sp->warm && !sp->locked)
@@ -1123,6 +1118,125 @@ fail:
 	return -1;
 }
 
+/* --- commits handed from a writer to a reader (spool.h) --------------- */
+
+void
+spool_record_commits(struct spool *wr)
+{
+	wr->record = true;
+}
+
+/*
+ * spool_flush(), committed, before spool_end(): what the commit changed.
+ * The touched groups' staged highs are their highs now; the history
+ * lines are hist_stage, which ends where hist.file_off is now.
+ */
+void
+spool_note_commit(struct spool *sp)
+{
+	struct spool_commit *c;
+	struct stat st;
+	size_t i, n = 0;
+
+	if (!sp->record)
+		return;
+	/* A history file created by this batch: name it for the reader. */
+	if (sp->hist.ino == 0 && sp->histfd != -1 && fstat(sp->histfd, &st) == 0) {
+		sp->hist.dev = st.st_dev;
+		sp->hist.ino = st.st_ino;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->was = sp->active_was;
+	c->now = sp->active_st;
+	c->ngroups = sp->ngroups;
+	c->hist_dev = sp->hist.dev;
+	c->hist_ino = sp->hist.ino;
+	c->hist_len = sp->hist_stage.len;
+	c->hist_off = sp->hist.file_off - c->hist_len;
+	c->hist = xmalloc(c->hist_len + 1);
+	memcpy(c->hist, sp->hist_stage.data ? sp->hist_stage.data : "",
+	    c->hist_len);
+	for (i = 0; i < sp->ngroups; i++)
+		if (sp->gp[i].touched)
+			n++;
+	c->gi = xcalloc(n ? n : 1, sizeof(*c->gi));
+	c->high = xcalloc(n ? n : 1, sizeof(*c->high));
+	for (i = 0; i < sp->ngroups; i++)
+		if (sp->gp[i].touched) {
+			c->gi[c->n] = i;
+			c->high[c->n++] = sp->groups[i].high;
+		}
+	*sp->commits_tail = c;
+	sp->commits_tail = &c->next;
+}
+
+struct spool_commit *
+spool_take_commits(struct spool *wr)
+{
+	struct spool_commit *c = wr->commits;
+
+	wr->commits = NULL;
+	wr->commits_tail = &wr->commits;
+	return c;
+}
+
+struct spool_commit *
+spool_commit_next(const struct spool_commit *c)
+{
+	return c->next;
+}
+
+struct spool_commit *
+spool_commit_chain(struct spool_commit *a, struct spool_commit *b)
+{
+	struct spool_commit *t = a;
+
+	if (a == NULL)
+		return b;
+	while (t->next != NULL)
+		t = t->next;
+	t->next = b;
+	return a;
+}
+
+int
+spool_apply_commit(struct spool *rd, const struct spool_commit *c)
+{
+	size_t i;
+
+	/* Exactly the state the commit started from: the same active file
+	 * (so the same groups, in the same order) and the same history,
+	 * read up to where the commit's lines begin. */
+	if (!rd->have_active || rd->locked || rd->in_batch || rd->fps.loaded ||
+	    !spool_same_stat(&rd->active_st, &c->was) ||
+	    rd->ngroups != c->ngroups || rd->hist.dev != c->hist_dev ||
+	    rd->hist.ino != c->hist_ino || rd->hist.file_off != c->hist_off)
+		return 0;
+	for (i = 0; i < c->n; i++) {
+		rd->groups[c->gi[i]].high = c->high[i];
+		rd->gp[c->gi[i]].next = c->high[i];
+	}
+	if (c->hist_len > 0)
+		rd->hist.file_off +=
+		    spool_hist_parse(rd, c->hist, c->hist_len, true);
+	rd->active_st = c->now;
+	return 1;
+}
+
+void
+spool_commit_free(struct spool_commit *c)
+{
+	struct spool_commit *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		free(c->hist);
+		free(c->gi);
+		free(c->high);
+		free(c);
+	}
+}
+
 bool
 spool_has_msgid(struct spool *sp, const char *msgid)
 {
@@ -1549,6 +1663,7 @@ spool_open(const char *dir, const char *hostname, enum spool_mode mode)
 	sp->host = xstrdup(hostname && *hostname ? hostname : "localhost");
 	sp->mode = mode;
 	sp->lockfd = sp->txnfd = sp->dfd = sp->histfd = sp->fpsfd = -1;
+	sp->commits_tail = &sp->commits;
 	buf_init(&sp->hist.text, SIZE_MAX);
 	buf_init(&sp->hist_stage, SIZE_MAX);
 	buf_init(&sp->render, SIZE_MAX);
@@ -1591,6 +1706,7 @@ spool_close(struct spool *sp)
 	if (sp->locked)
 		spool_unlock(sp);
 	spool_cold(sp);
+	spool_commit_free(sp->commits);
 	for (i = 0; i < sp->ngroups; i++)
 		spool_grp_fini(&sp->gp[i]);
 	free(sp->gp);

@@ -1098,6 +1098,7 @@ spool_flush(struct spool *sp)
 	sp->fps.ncommitted = sp->fps.n;
 	sp->hist_size0 = sp->hist.file_off;
 	sp->fps_size0 = sp->fps.file_off;
+	spool_note_commit(sp); /* for a reader in this process (spool.h) */
 	/* Every size in memory is the file's now: the next batch under the
 	 * next lock may skip re-reading them if nobody else writes first. */
 	sp->warm = sp->keep_warm = true;
