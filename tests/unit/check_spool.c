@@ -586,6 +586,68 @@ since_cb(void *arg, const struct spool_hist *h)
 	return 0;
 }
 
+/* A writer's recorded commits bring a reader of the same spool up to date
+ * without reading the files; a reader that is not exactly where a commit
+ * began is left alone (it refreshes instead). */
+START_TEST(test_apply_commit)
+{
+	struct spool *sp = mkspool(), *rd, *stale;
+	struct spool_commit *cs, *k;
+	struct buf b = BUF_INIT(SIZE_MAX);
+
+	spool_record_commits(sp);
+	add(sp, 1, AB, 1);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	spool_commit_free(spool_take_commits(sp));
+	ck_assert_ptr_null(spool_take_commits(sp));
+	rd = spool_open(spooldir, HOST, SPOOL_READ);
+	stale = spool_open(spooldir, HOST, SPOOL_READ);
+	ck_assert_ptr_nonnull(rd);
+	ck_assert_ptr_nonnull(stale);
+	/* Two commits, applied in order. */
+	add(sp, 2, ABCD, 2);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	add(sp, 3, AB, 1);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	cs = spool_take_commits(sp);
+	ck_assert_ptr_nonnull(cs);
+	ck_assert_ptr_nonnull(spool_commit_next(cs));
+	ck_assert_ptr_null(spool_commit_next(spool_commit_next(cs)));
+	for (k = cs; k != NULL; k = spool_commit_next(k))
+		ck_assert_int_eq(spool_apply_commit(rd, k), 1);
+	ck_assert_uint_eq(spool_group(rd, "a.b")->high, 3);
+	ck_assert_uint_eq(spool_group(rd, "c.d")->high, 1);
+	ck_assert(spool_has_msgid(rd, "<2@test>"));
+	ck_assert(spool_has_msgid(rd, "<3@test>"));
+	ck_assert_int_eq(spool_article_read(rd, "c.d", 1, &b), 0);
+	/* Applied means up to date: nothing left for a refresh. */
+	ck_assert_int_eq(spool_refresh(rd), 0);
+	/* The second commit does not begin where stale is. */
+	ck_assert_int_eq(spool_apply_commit(stale, spool_commit_next(cs)), 0);
+	ck_assert_uint_eq(spool_group(stale, "a.b")->high, 1);
+	ck_assert(!spool_has_msgid(stale, "<3@test>"));
+	/* Nor, once applied, where rd is now. */
+	ck_assert_int_eq(spool_apply_commit(rd, cs), 0);
+	ck_assert_int_eq(spool_refresh(stale), 1);
+	ck_assert_uint_eq(spool_group(stale, "a.b")->high, 3);
+	spool_commit_free(cs);
+	/* Another writer's change is not a recorded commit: refresh. */
+	ck_assert_int_eq(spool_group_add(sp, "e.f", "EF", 'y', "me"), 0);
+	add(sp, 4, AB, 1);
+	ck_assert_int_eq(spool_flush(sp), 0);
+	cs = spool_take_commits(sp);
+	ck_assert_int_eq(spool_apply_commit(rd, cs), 0);
+	ck_assert_uint_eq(spool_group(rd, "a.b")->high, 3);
+	ck_assert_int_eq(spool_refresh(rd), 1);
+	ck_assert_uint_eq(spool_group(rd, "a.b")->high, 4);
+	spool_commit_free(cs);
+	buf_free(&b);
+	spool_close(stale);
+	spool_close(rd);
+	spool_close(sp);
+}
+END_TEST
+
 START_TEST(test_history_since)
 {
 	struct spool *sp = mkspool();
@@ -1085,6 +1147,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_group_names);
 	tcase_add_test(tc, test_over_ranges);
 	tcase_add_test(tc, test_refresh_sees_other_commit);
+	tcase_add_test(tc, test_apply_commit);
 	tcase_add_test(tc, test_history_since);
 	tcase_add_test(tc, test_private_files);
 	tcase_add_test(tc, test_group_remove);
