@@ -108,17 +108,17 @@ struct fpset {
 /* One commit, as spool_note_commit() recorded it (spool.h). */
 struct spool_commit {
 	struct spool_commit *next;
-	struct stat was;    /* data/active before the commit */
-	struct stat now;    /* data/active after it */
-	size_t ngroups;	    /* groups in active (unchanged by a commit) */
-	dev_t hist_dev;	    /* data/history, as the writer loaded it */
+	struct stat was; /* data/active before the commit */
+	struct stat now; /* data/active after it */
+	size_t ngroups;	 /* groups in active (unchanged by a commit) */
+	dev_t hist_dev;	 /* data/history, as the writer loaded it */
 	ino_t hist_ino;
-	uint64_t hist_off;  /* where the commit's history lines begin */
-	char *hist;	    /* owned: those lines */
+	uint64_t hist_off; /* where the commit's history lines begin */
+	char *hist;	   /* owned: those lines */
 	size_t hist_len;
-	size_t n;	    /* groups whose high moved */
-	size_t *gi;	    /* owned: their indices in active's order */
-	uint64_t *high;	    /* owned: their new highs */
+	size_t n;	/* groups whose high moved */
+	size_t *gi;	/* owned: their indices in active's order */
+	uint64_t *high; /* owned: their new highs */
 };
 
 /* A companion of active (active.times, newsgroups) as last read. */
@@ -150,7 +150,7 @@ struct spool {
 	size_t ngroups;
 	char **strs; /* owned creator/description strings */
 	size_t nstrs;
-	struct stat active_st; /* of data/active when last read */
+	struct stat active_st;	/* of data/active when last read */
 	struct stat active_was; /* active_st before the last install */
 	bool record;		/* spool_record_commits() */
 	struct spool_commit *commits, **commits_tail; /* recorded */

@@ -1141,7 +1141,8 @@ spool_note_commit(struct spool *sp)
 	if (!sp->record)
 		return;
 	/* A history file created by this batch: name it for the reader. */
-	if (sp->hist.ino == 0 && sp->histfd != -1 && fstat(sp->histfd, &st) == 0) {
+	if (sp->hist.ino == 0 && sp->histfd != -1 &&
+	    fstat(sp->histfd, &st) == 0) {
 		sp->hist.dev = st.st_dev;
 		sp->hist.ino = st.st_ino;
 	}
