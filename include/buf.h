@@ -30,6 +30,8 @@ void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, int c);
 /* Append v in decimal (the hot paths avoid printf). */
 void buf_put_u64(struct buf *b, uint64_t v);
+/* The same, zero-padded to at least width digits (at most 24). */
+void buf_put_u64w(struct buf *b, uint64_t v, size_t width);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);

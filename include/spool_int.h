@@ -24,6 +24,8 @@
 #define SPOOL_PRIV ".newsgate"
 #define SPOOL_LOCK ".newsgate/lock"
 #define SPOOL_TXN ".newsgate/txn"
+/* The first octet of a retired journal (docs/spool.md). */
+#define SPOOL_TXN_RETIRED 'x'
 #define SPOOL_TMPDIR ".newsgate/tmp"
 #define SPOOL_INDEXDIR ".newsgate/index"
 #define SPOOL_FPS ".newsgate/fingerprints"
@@ -232,6 +234,8 @@ int spool_rewrite_copies(
 
 /* spool_write.c */
 int spool_lock(struct spool *sp) NG_NODISCARD;
+/* Is a batch or rewrite journal in .newsgate/txn (not empty, not retired)? */
+bool spool_txn_live(struct spool *sp);
 void spool_unlock(struct spool *sp);
 int spool_recover(struct spool *sp) NG_NODISCARD;
 void spool_cold(struct spool *sp);

@@ -66,12 +66,20 @@ buf_putc(struct buf *b, int c)
 void
 buf_put_u64(struct buf *b, uint64_t v)
 {
-	char d[20];
+	buf_put_u64w(b, v, 1);
+}
+
+void
+buf_put_u64w(struct buf *b, uint64_t v, size_t width)
+{
+	char d[24];
 	size_t n = 0;
 
 	do
 		d[sizeof(d) - ++n] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
+	while (n < width && n < sizeof(d))
+		d[sizeof(d) - ++n] = '0';
 	buf_append(b, d + sizeof(d) - n, n);
 }
 

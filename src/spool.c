@@ -534,8 +534,16 @@ spool_active_write_tmp(struct spool *sp, bool staged, bool sync)
 		const struct spool_group *g = &sp->groups[i];
 		uint64_t high = staged ? sp->gp[i].next : g->high;
 
-		buf_printf(b, "%s %010" PRIu64 " %010" PRIu64 " %c\n", g->name,
-		    high, g->low, g->flag);
+		/* "%s %010" PRIu64 " %010" PRIu64 " %c\n", without printf:
+		 * written in every commit. */
+		buf_puts(b, g->name);
+		buf_putc(b, ' ');
+		buf_put_u64w(b, high, 10);
+		buf_putc(b, ' ');
+		buf_put_u64w(b, g->low, 10);
+		buf_putc(b, ' ');
+		buf_putc(b, g->flag);
+		buf_putc(b, '\n');
 	}
 	if (b->err) {
 		errno = b->err;

@@ -1048,7 +1048,7 @@ spool_check(struct spool *sp, bool rebuild, spool_report_fn report, void *arg)
 		return -1;
 	if (!sp->fps.loaded && spool_fps_load(sp) == -1)
 		goto out;
-	inflight = !took && spool_file_size(sp, SPOOL_TXN) > 0;
+	inflight = !took && spool_txn_live(sp);
 	rc = ck_run(sp, rebuild, inflight, report, arg, &relinked);
 	/* Links restored: the groups seen before them need another pass. */
 	if (rc > 0 && rebuild && relinked &&

@@ -136,6 +136,40 @@ spool_unlink_above(struct spool *sp, const char *group, uint64_t high)
 	return 0;
 }
 
+/*
+ * Retire the journal of a committed batch: its first octet overwritten
+ * (one write into the page cache, where an ftruncate() costs a journaled
+ * inode change in every commit). A retired journal is as good as an
+ * empty one; the next batch writes its own over it.
+ */
+static int
+spool_txn_retire(struct spool *sp)
+{
+	static const char mark = SPOOL_TXN_RETIRED;
+
+	if (pwrite(sp->txnfd, &mark, 1, 0) != 1) {
+		log_warn("spool: clear %s/%s", sp->dir, SPOOL_TXN);
+		return -1;
+	}
+	return 0;
+}
+
+bool
+spool_txn_live(struct spool *sp)
+{
+	char c;
+	int fd = sp->txnfd;
+	bool live;
+
+	if (fd == -1 &&
+	    (fd = openat(sp->dfd, SPOOL_TXN, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	live = pread(fd, &c, 1, 0) == 1 && c != SPOOL_TXN_RETIRED;
+	if (fd != sp->txnfd)
+		close(fd);
+	return live;
+}
+
 static int
 spool_txn_clear(struct spool *sp)
 {
@@ -258,6 +292,13 @@ spool_recover(struct spool *sp)
 		rc = 0;
 		goto out;
 	}
+	/* Retired: emptied here, where a cold writer pays for it once. */
+	if (j.data[0] == SPOOL_TXN_RETIRED) {
+		if (ftruncate(sp->txnfd, 0) == -1)
+			goto out;
+		rc = 0;
+		goto out;
+	}
 	/* A rewrite of thread headers (spool_rethread.c) is a redo log:
 	 * applied again to the end. */
 	if (spool_rewrite_journal(j.data, j.len)) {
@@ -348,9 +389,8 @@ spool_lock_bump(struct spool *sp, uint64_t gen)
 }
 
 /*
- * History and journal as our last commit left them, by the descriptors
- * kept open (two fstat()s, no path lookup): the history still has its
- * name and our size, the journal is empty.
+ * The history as our last commit left it, by the descriptor kept open
+ * (one fstat(), no path lookup): it still has its name and our size.
  */
 static bool
 spool_history_kept(struct spool *sp)
@@ -358,8 +398,7 @@ spool_history_kept(struct spool *sp)
 	struct stat st;
 
 	return sp->histfd != -1 && fstat(sp->histfd, &st) == 0 &&
-	    st.st_nlink > 0 && (uint64_t)st.st_size == sp->hist.file_off &&
-	    fstat(sp->txnfd, &st) == 0 && st.st_size == 0;
+	    st.st_nlink > 0 && (uint64_t)st.st_size == sp->hist.file_off;
 }
 
 /*
@@ -451,13 +490,19 @@ spool_txn_write(struct spool *sp)
 
 	buf_printf(&j, "%s %" PRIu64 " %" PRIu64 "\n", SPOOL_TXN_MAGIC,
 	    sp->hist_size0, sp->fps_size0);
-	for (i = 0; i < sp->ngroups; i++)
-		buf_printf(&j, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-		    sp->groups[i].name, sp->groups[i].high, sp->gp[i].ov_size0,
-		    sp->gp[i].idx_size0);
+	for (i = 0; i < sp->ngroups; i++) {
+		buf_puts(&j, sp->groups[i].name);
+		buf_putc(&j, ' ');
+		buf_put_u64(&j, sp->groups[i].high);
+		buf_putc(&j, ' ');
+		buf_put_u64(&j, sp->gp[i].ov_size0);
+		buf_putc(&j, ' ');
+		buf_put_u64(&j, sp->gp[i].idx_size0);
+		buf_putc(&j, '\n');
+	}
 	buf_puts(&j, "end\n");
-	/* Over an empty journal, or one of this batch (a longer file still
-	 * ends at our "end" line). */
+	/* Over an empty or retired journal, or one of this batch (a longer
+	 * file still ends at our "end" line). */
 	if (j.err || spool_pwrite_all(sp->txnfd, j.data, j.len, 0) == -1 ||
 	    (sp->sync && fdatasync(sp->txnfd) == -1)) {
 		log_warn("spool: write %s/%s", sp->dir, SPOOL_TXN);
@@ -1048,7 +1093,7 @@ spool_flush(struct spool *sp)
 		/* Nothing was written: a journal that survives a crash rolls
 		 * back nothing, so it needs no sync when commits have none. */
 		if (sp->sync ? spool_txn_clear(sp) == -1
-			     : ftruncate(sp->txnfd, 0) == -1) {
+			     : spool_txn_retire(sp) == -1) {
 			spool_undo(sp);
 			return -1;
 		}
@@ -1102,10 +1147,9 @@ spool_flush(struct spool *sp)
 	/* Every size in memory is the file's now: the next batch under the
 	 * next lock may skip re-reading them if nobody else writes first. */
 	sp->warm = sp->keep_warm = true;
-	/* No sync needed: a journal that survives a crash is seen as
-	 * committed, since active's highs moved. */
-	if (ftruncate(sp->txnfd, 0) == -1)
-		log_warn("spool: clear %s/%s", sp->dir, SPOOL_TXN);
+	/* No sync needed: a journal that survives a crash unretired is seen
+	 * as committed, since active's highs moved. */
+	(void)spool_txn_retire(sp);
 	spool_end(sp);
 	return 0;
 fail:

@@ -248,15 +248,23 @@ verify_reports(const char *spool, size_t from)
 	buf_free(&b);
 }
 
-/* Size of the spool's journal (0: no batch open or left by a crash). */
+/* Size of the spool's journal (0: no batch open or left by a crash; a
+ * retired journal, first octet 'x', counts as empty: docs/spool.md). */
 static off_t
 journal_size(const char *spool)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], c;
 	struct stat st;
+	off_t size = 0;
+	int fd;
 
 	ck_assert(str_printf(path, sizeof(path), "%s/.newsgate/txn", spool));
-	return stat(path, &st) == 0 ? st.st_size : 0;
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && pread(fd, &c, 1, 0) == 1 && c != 'x')
+		size = st.st_size;
+	close(fd);
+	return size;
 }
 
 /*
