@@ -1194,11 +1194,11 @@ server_run(struct config *conf, const struct server_opts *o)
 		 * One look at the spool per wakeup, before any command read
 		 * in it: a client that saw an import finish and then sent a
 		 * command is read in a later wakeup, so it sees the import
-		 * (spool_refresh is one stat of data/active).
+		 * (one stat of data/active, after the writer thread's own
+		 * commits are applied from memory).
 		 */
-		if (n > 0 && spool_refresh(sv->sp) == -1) {
-			/* Serve what we have; spool.c has logged why. */
-		}
+		if (n > 0)
+			server_catch_up(sv);
 		for (int k = 0; k < n; k++)
 			server_dispatch(sv, &evs[k]);
 		server_ready(sv);

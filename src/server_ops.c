@@ -216,7 +216,9 @@ writer_main(void *arg)
 		cs = spool_take_commits(w->sp);
 		pthread_mutex_lock(&w->mu);
 		writer_sync_due(w, &due, &at);
-		w->commits = spool_commit_chain(w->commits, cs);
+		/* Atomic: the event loop looks without the mutex. */
+		__atomic_store_n(&w->commits,
+		    spool_commit_chain(w->commits, cs), __ATOMIC_RELEASE);
 		for (tail = &list; *tail != NULL; tail = &(*tail)->next)
 			;
 		*w->done_tail = list;
@@ -373,11 +375,36 @@ server_forget_post(struct conn *c)
 }
 
 void
+server_catch_up(struct server *sv)
+{
+	struct writer *w = sv->wr;
+	struct spool_commit *cs = NULL, *k;
+
+	/* A look without the mutex first: this runs at every wakeup. */
+	if (w != NULL &&
+	    __atomic_load_n(&w->commits, __ATOMIC_ACQUIRE) != NULL) {
+		pthread_mutex_lock(&w->mu);
+		cs = w->commits;
+		w->commits = NULL;
+		pthread_mutex_unlock(&w->mu);
+	}
+	/* The writer's own commits are applied from what it recorded;
+	 * anything else (another process wrote meanwhile, or a commit not
+	 * yet handed over) is read from the files. */
+	for (k = cs; k != NULL; k = spool_commit_next(k))
+		if (spool_apply_commit(sv->sp, k) == 0)
+			break;
+	spool_commit_free(cs);
+	if (spool_refresh(sv->sp) == -1) {
+		/* spool.c has logged why */
+	}
+}
+
+void
 server_answers(struct server *sv)
 {
 	struct writer *w = sv->wr;
 	struct post_req *list, *r;
-	struct spool_commit *cs, *k;
 	struct conn *c;
 	uint64_t n;
 
@@ -387,21 +414,9 @@ server_answers(struct server *sv)
 	list = w->done;
 	w->done = NULL;
 	w->done_tail = &w->done;
-	cs = w->commits;
-	w->commits = NULL;
 	pthread_mutex_unlock(&w->mu);
-	/*
-	 * Every reader sees the posts before any poster hears of them. The
-	 * writer's own commits are applied from what it recorded; anything
-	 * else (another process wrote meanwhile) is read from the files.
-	 */
-	for (k = cs; k != NULL; k = spool_commit_next(k))
-		if (spool_apply_commit(sv->sp, k) == 0)
-			break;
-	spool_commit_free(cs);
-	if (spool_refresh(sv->sp) == -1) {
-		/* spool.c has logged why */
-	}
+	/* Every reader sees the posts before any poster hears of them. */
+	server_catch_up(sv);
 	for (r = list; r != NULL; r = r->next) {
 		if ((c = r->c) == NULL || c->dead)
 			continue;
