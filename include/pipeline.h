@@ -107,11 +107,23 @@ enum pipeline_result pipeline_message(struct pipeline *p, const char *data,
  * pipeline_message() of an article parsed already (POST: the event loop
  * parsed and checked it; the writer thread need not parse it again). a is
  * consumed. It must have a Message-ID (pipeline_message() makes one).
+ * terms: pipeline_prescan() of a, or NULL (cut here, if threading is on).
  */
 struct article;
+struct thread_terms;
 enum pipeline_result pipeline_article(struct pipeline *p, struct article *a,
-    time_t fallback_date, enum pipeline_origin origin, struct buf *why,
-    char *msgid);
+    time_t fallback_date, enum pipeline_origin origin,
+    const struct thread_terms *terms, struct buf *why, char *msgid);
+
+/*
+ * The terms a's title and text give for threading, cut with tk (a
+ * tokeniser of the calling thread's own), for pipeline_article() on
+ * another thread: the event loop cuts a posted article's terms, so that
+ * the writer thread only weighs them. Never fails; free with
+ * thread_terms_free().
+ */
+struct terms;
+struct thread_terms *pipeline_prescan(struct terms *tk, const struct article *a);
 
 /* Commit what is staged: 0, or -1 (the batch is rolled back). */
 int pipeline_flush(struct pipeline *p) __attribute__((warn_unused_result));

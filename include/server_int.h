@@ -115,6 +115,8 @@ struct post_req {
 	struct conn *c;	       /* the poster; NULL once it has gone */
 	struct article *a;     /* the article, owned; the writer's pipeline
 				  consumes it */
+	struct thread_terms *terms; /* a's terms (pipeline_prescan), owned;
+				       NULL: the writer cuts them */
 	char msgid[NNTP_MSGID_MAX + 1];
 	int code;	/* the answer: NNTP_OK_POSTED or NNTP_FAIL_POST */
 	char *answer;	/* its text, owned */
@@ -179,6 +181,8 @@ struct server {
 
 	struct tls_ctx *tls; /* NULL: no certificate, no TLS */
 	struct writer *wr;   /* NULL: no posting (read-only spool) */
+	struct terms *tk;    /* cuts a post's terms for the writer's
+				threader; NULL: no posting or no threading */
 	struct auth *auth;   /* the accounts file */
 	char *accounts;	     /* its absolute path */
 	struct auth_throttle *throttle;

@@ -50,6 +50,8 @@ struct thread_item {
 	bool no_similar;	/* never link it by similarity (a post when
 				   thread_conf.posts is off): it starts a
 				   thread, later articles may follow it */
+	const struct thread_terms *terms; /* thread_prescan() of this title
+					     and text, or NULL */
 };
 
 enum thread_how {
@@ -73,6 +75,19 @@ struct thread_link {
 	const char *nearest; /* THREAD_NEW: the most similar article found
 				(below the threshold), or NULL */
 };
+
+/*
+ * The stateless half of thread_add(): a title and text cut into terms
+ * (tokenised, stemmed), by another thread with a tokeniser of its own
+ * (terms_new("english")), so that the threader's thread only weighs them.
+ * thread_add() of an item with these terms gives exactly what it gives for
+ * the same title and text without them. Never fails.
+ */
+struct thread_terms;
+struct terms;
+struct thread_terms *thread_prescan(
+    struct terms *tk, const char *title, const char *text, size_t text_len);
+void thread_terms_free(struct thread_terms *tt);
 
 /* A threader with the given settings (copied). Never fails. */
 struct threader *thread_new(const struct thread_conf *tc);

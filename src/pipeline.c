@@ -75,6 +75,8 @@ struct pipeline {
 				   small batch clears only those */
 	struct pipeline_stats st;
 	struct threader *thr;	/* NULL when threading is off */
+	const struct thread_terms *terms; /* the article pipeline_article()
+					     stages, cut already, or NULL */
 	bool thr_dirty;		/* articles added since the last save */
 	uint64_t thr_saved_ms;	/* now_ms() of the last save */
 	/* Group names parsed from a Newsgroups header (scratch). */
@@ -328,7 +330,7 @@ groups_from_header(struct pipeline *p, const char *ng, const char **out,
  */
 static bool
 pipeline_thread(struct pipeline *p, struct article *a, const char *title,
-    const char *text, bool no_similar)
+    const char *text, bool no_similar, const struct thread_terms *terms)
 {
 	struct thread_item it = {0};
 	struct thread_link l;
@@ -343,6 +345,7 @@ pipeline_thread(struct pipeline *p, struct article *a, const char *title,
 	it.title = title;
 	it.text = text;
 	it.text_len = text ? strlen(text) : 0;
+	it.terms = terms;
 	d = article_get(a, "Date");
 	if (d == NULL || (it.date = article_parse_date(d)) == (time_t)-1)
 		it.date = time(NULL);
@@ -480,7 +483,7 @@ pipeline_worker(void *arg)
 			size_t k;
 
 			j->threaded = pipeline_thread(
-			    p, j->a, j->title, j->text, j->no_similar);
+			    p, j->a, j->title, j->text, j->no_similar, NULL);
 			/* Render here too, so that the main thread only
 			 * numbers and writes it (spool_add_rendered). */
 			for (k = 0; k < j->ngroups; k++)
@@ -735,7 +738,7 @@ pipeline_stage(struct pipeline *p, struct article *a, const char **groups,
 	if (p->parallel)
 		return pipeline_submit(p, a, groups, ngroups, fp, no_similar,
 		    title, text, owned, why);
-	if (pipeline_thread(p, a, title, text, no_similar))
+	if (pipeline_thread(p, a, title, text, no_similar, p->terms))
 		p->st.threaded++;
 	return pipeline_store(p, a, NULL, groups, ngroups, fp, why);
 }
@@ -864,12 +867,33 @@ pipeline_message(struct pipeline *p, const char *data, size_t len,
 			return reject(p, a, why, "hostname too long");
 		article_set(a, "Message-ID", id);
 	}
-	return pipeline_article(p, a, fallback, origin, why, msgid_out);
+	return pipeline_article(p, a, fallback, origin, NULL, why, msgid_out);
+}
+
+/* The title and text an article is threaded by (pipeline_article()). */
+static void
+thread_title(const struct article *a, struct buf *subj)
+{
+	article_decode_words(article_get(a, "Subject"), subj);
+}
+
+struct thread_terms *
+pipeline_prescan(struct terms *tk, const struct article *a)
+{
+	struct buf subj = BUF_INIT(4096);
+	struct thread_terms *tt;
+
+	thread_title(a, &subj);
+	tt = thread_prescan(
+	    tk, buf_cstr(&subj), a->body, a->body ? strlen(a->body) : 0);
+	buf_free(&subj);
+	return tt;
 }
 
 enum pipeline_result
 pipeline_article(struct pipeline *p, struct article *a, time_t fallback,
-    enum pipeline_origin origin, struct buf *why, char *msgid_out)
+    enum pipeline_origin origin, const struct thread_terms *terms,
+    struct buf *why, char *msgid_out)
 {
 	const char *groups[SPOOL_XPOST_MAX], *v;
 	struct buf tmp = BUF_INIT(SIZE_MAX), subj = BUF_INIT(4096);
@@ -904,7 +928,7 @@ pipeline_article(struct pipeline *p, struct article *a, time_t fallback,
 	if (n == 0) {
 		struct item it = {0};
 
-		article_decode_words(article_get(a, "Subject"), &subj);
+		thread_title(a, &subj);
 		it.title = buf_cstr(&subj);
 		it.text = a->body;
 		it.source = article_get(a, "From");
@@ -930,11 +954,13 @@ pipeline_article(struct pipeline *p, struct article *a, time_t fallback,
 	article_del(a, "Xref");
 	article_del(a, "Lines");
 	if (!subj.len)
-		article_decode_words(article_get(a, "Subject"), &subj);
+		thread_title(a, &subj);
+	p->terms = terms;
 	r = pipeline_stage(p, a, groups, n, 0,
 	    origin == PIPE_IMPORT && article_get(a, "References") == NULL,
 	    origin == PIPE_POST && !p->c->threading.posts, buf_cstr(&subj),
 	    a->body, NULL, why, msgid_out);
+	p->terms = NULL;
 	buf_free(&tmp);
 	buf_free(&subj);
 	return r;

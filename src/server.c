@@ -48,6 +48,7 @@
 
 #include "common.h"
 #include "server_int.h"
+#include "terms.h"
 
 static void conn_read(struct server *sv, struct conn *c);
 
@@ -1109,6 +1110,7 @@ server_free(struct server *sv, char *pid_file)
 	conn_reap(sv);
 	listeners_close(sv);
 	writer_close(sv->wr);
+	terms_free(sv->tk);
 	spool_close(sv->sp);
 	tls_ctx_free(sv->tls);
 	auth_free(sv->auth);
@@ -1173,6 +1175,10 @@ server_run(struct config *conf, const struct server_opts *o)
 		ev.data.ptr = &sv->wr->ev;
 		if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, sv->wr->ev.fd, &ev) == -1)
 			fatal("serve: epoll_ctl eventfd");
+		/* The event loop cuts each post's terms, the writer only
+		 * weighs them: the writer thread is the busier. */
+		if (sv->wr->conf.threading.enabled)
+			sv->tk = terms_new("english");
 		writer_run(sv->wr);
 	}
 	log_info("serving %s as %s%s", sv->conf.spool_dir, sv->hostname,

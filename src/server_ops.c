@@ -22,6 +22,7 @@
 #include "article.h"
 #include "cli.h"
 #include "server_int.h"
+#include "thread.h"
 
 /* --- the writer thread ---------------------------------------------------- */
 
@@ -29,6 +30,7 @@ static void
 req_free(struct post_req *r)
 {
 	article_free(r->a);
+	thread_terms_free(r->terms);
 	free(r->answer);
 	free(r);
 }
@@ -68,7 +70,8 @@ writer_stage(struct writer *w, struct post_req *r)
 		    xreallocarray(w->batch, w->capbatch, sizeof(*w->batch));
 	}
 	w->batch[w->nbatch++] = r;
-	res = pipeline_article(w->pipe, r->a, time(NULL), PIPE_POST, &why, NULL);
+	res = pipeline_article(
+	    w->pipe, r->a, time(NULL), PIPE_POST, r->terms, &why, NULL);
 	r->a = NULL;
 	if (res == PIPE_STAGED) {
 		buf_free(&why);
@@ -356,6 +359,8 @@ server_post(void *arg, struct session *s, struct article *a, const char *msgid)
 	r = xcalloc(1, sizeof(*r));
 	r->c = c;
 	r->a = a;
+	if (sv->tk != NULL)
+		r->terms = pipeline_prescan(sv->tk, a);
 	(void)str_copy(r->msgid, sizeof(r->msgid), msgid);
 	c->req = r;
 	pthread_mutex_lock(&w->mu);

@@ -236,6 +236,97 @@ span_learn_case(struct threader *t, uint32_t from)
 	}
 }
 
+/* --- terms cut on another thread (thread_prescan) --------------------- */
+
+struct tt_term {
+	uint32_t off;  /* of the NUL-terminated term in strs */
+	uint8_t len;   /* 1..TERMS_WORD_MAX */
+	uint8_t flags; /* TERM_* */
+};
+
+struct thread_terms {
+	struct buf strs;
+	struct tt_term *v;
+	uint32_t n, cap;
+	uint32_t ntitle; /* v[0..ntitle) are the title's, the rest the text's */
+};
+
+static size_t title_repeat(const struct thread_item *it);
+
+static int
+tt_cb(void *arg, const struct term *tm)
+{
+	struct thread_terms *tt = arg;
+
+	if (tt->n == tt->cap) {
+		tt->cap = tt->cap ? 2 * tt->cap : 256;
+		tt->v = xreallocarray(tt->v, tt->cap, sizeof(*tt->v));
+	}
+	tt->v[tt->n].off = (uint32_t)tt->strs.len;
+	tt->v[tt->n].len = (uint8_t)tm->len;
+	tt->v[tt->n++].flags = (uint8_t)tm->flags;
+	buf_append(&tt->strs, tm->p, tm->len + 1);
+	return 0;
+}
+
+struct thread_terms *
+thread_prescan(
+    struct terms *tk, const char *title, const char *text, size_t text_len)
+{
+	struct thread_terms *tt = xcalloc(1, sizeof(*tt));
+	struct thread_item it = {0};
+	size_t skip;
+
+	buf_init(&tt->strs, SIZE_MAX);
+	it.title = title;
+	it.text = text;
+	it.text_len = text ? text_len : 0;
+	skip = title_repeat(&it);
+	/* Each span as scan_span() would cut it at most: the replay stops
+	 * where the scan would have. */
+	if (title != NULL)
+		terms_scan(tk, title, strlen(title), THREAD_TOKENS_MAX, tt_cb, tt);
+	tt->ntitle = tt->n;
+	if (text != NULL && it.text_len > skip)
+		terms_scan(tk, text + skip, it.text_len - skip,
+		    THREAD_TOKENS_MAX, tt_cb, tt);
+	if (tt->strs.err)
+		fatalx("thread: out of memory");
+	return tt;
+}
+
+void
+thread_terms_free(struct thread_terms *tt)
+{
+	if (tt == NULL)
+		return;
+	buf_free(&tt->strs);
+	free(tt->v);
+	free(tt);
+}
+
+/* scan_span() from terms cut already: v[from..to). */
+static void
+replay_span(struct threader *t, const struct thread_terms *tt, uint32_t from,
+    uint32_t to, double weight, bool body)
+{
+	uint32_t first = t->ntoks, i;
+	struct term tm;
+
+	if (from == to || weight <= 0)
+		return;
+	t->tok_weight = (float)weight;
+	t->tok_body = body;
+	t->tok_pos = 0;
+	for (i = from; i < to && t->ntoks < THREAD_TOKENS_MAX; i++) {
+		tm.p = tt->strs.data + tt->v[i].off;
+		tm.len = tt->v[i].len;
+		tm.flags = tt->v[i].flags;
+		(void)tok_cb(t, &tm);
+	}
+	span_learn_case(t, first);
+}
+
 static void
 scan_span(
     struct threader *t, const char *s, size_t len, double weight, bool body)
@@ -378,12 +469,19 @@ make_vector(struct threader *t, const struct thread_item *it)
 	size_t skip;
 
 	t->ntoks = 0;
-	skip = title_repeat(it);
-	if (it->title != NULL)
-		scan_span(
-		    t, it->title, strlen(it->title), tc->title_weight, false);
-	scan_span(
-	    t, it->text + skip, it->text_len - skip, tc->body_weight, true);
+	if (it->terms != NULL) {
+		replay_span(t, it->terms, 0, it->terms->ntitle, tc->title_weight,
+		    false);
+		replay_span(t, it->terms, it->terms->ntitle, it->terms->n,
+		    tc->body_weight, true);
+	} else {
+		skip = title_repeat(it);
+		if (it->title != NULL)
+			scan_span(t, it->title, strlen(it->title),
+			    tc->title_weight, false);
+		scan_span(t, it->text + skip, it->text_len - skip,
+		    tc->body_weight, true);
+	}
 	n = toks_merge(t);
 	toks_weigh(t, n);
 	for (i = 0; i < n; i++) {

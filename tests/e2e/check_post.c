@@ -236,6 +236,76 @@ START_TEST(test_post_follow_up)
 }
 END_TEST
 
+/*
+ * A post without References starts a thread; with [threading] posts =
+ * yes it joins the story it is about by similarity (its terms cut by the
+ * event loop, weighed by the writer's threader), as an import would.
+ */
+static void
+post_copy_of_root(struct ngt_conn *c, const char *subject, const char *body,
+    struct buf *over)
+{
+	struct buf art = BUF_INIT(SIZE_MAX);
+	char st[NGT_LINE_MAX], id[256];
+
+	buf_printf(&art,
+	    "Newsgroups: " GROUP_P "\n"
+	    "From: Commenter <c@example.invalid>\n"
+	    "Subject: %s\n"
+	    "\n"
+	    "%s",
+	    subject, body);
+	ck_assert_int_eq(ngt_cmd(c, st, sizeof(st), "POST"), 340);
+	ck_assert(sscanf(strrchr(st, '<'), "%255s", id) == 1);
+	send_article(c, buf_cstr(&art));
+	ck_assert_int_eq(ngt_status(c, st, sizeof(st)), 240);
+	ck_assert_int_eq(block(c, over, "OVER", id), 224);
+	buf_free(&art);
+}
+
+START_TEST(test_post_threading_switch)
+{
+	static const char *extra[] = {"--config", NULL, NULL};
+	struct ngt_conn *c;
+	struct buf b = BUF_INIT(1 << 20), over = BUF_INIT(1 << 16);
+	char conf[PATH_MAX], subject[1024], want[600];
+	const char *p, *e, *body;
+
+	ck_assert_int_eq(ngt_write(d.path, "thread-posts.conf",
+			     "[threading]\nposts = yes\n", conf),
+	    0);
+	extra[1] = conf;
+	start(extra);
+	c = client(200);
+	ck_assert_int_eq(ngt_cmd(c, want, sizeof(want), "GROUP " GROUP_P), 211);
+	ck_assert_int_eq(block(c, &b, "ARTICLE", "1"), 220);
+	ck_assert_ptr_nonnull(p = strstr(buf_cstr(&b), "\nSubject: "));
+	p += 10;
+	ck_assert_ptr_nonnull(e = strchr(p, '\n'));
+	ck_assert(str_printf(subject, sizeof(subject), "%.*s", (int)(e - p), p));
+	ck_assert_ptr_nonnull(body = strstr(buf_cstr(&b), "\n\n"));
+	body += 2;
+	/* posts = yes: threaded under the story it repeats. */
+	post_copy_of_root(c, subject, body, &over);
+	ck_assert(str_printf(want, sizeof(want), "\t%s\t", root_id));
+	ck_assert_msg(strstr(buf_cstr(&over), want) != NULL, "OVER: %s",
+	    buf_cstr(&over));
+	ngt_close(c);
+	ck_assert_int_eq(ngt_server_stop(&srv), 0);
+	/* The default (posts = no): the same post starts a thread. */
+	start(NULL);
+	c = client(200);
+	ck_assert_int_eq(ngt_cmd(c, want, sizeof(want), "GROUP " GROUP_P), 211);
+	post_copy_of_root(c, subject, body, &over);
+	ck_assert_msg(strstr(buf_cstr(&over), root_id) == NULL, "OVER: %s",
+	    buf_cstr(&over));
+	ngt_close(c);
+	buf_free(&b);
+	buf_free(&over);
+	ck_assert_int_eq(check_spool(NULL), 0);
+}
+END_TEST
+
 START_TEST(test_post_libetpan)
 {
 	static const char msg[] =
@@ -840,6 +910,7 @@ post_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_post_follow_up);
+	tcase_add_test(tc, test_post_threading_switch);
 	tcase_add_test(tc, test_post_libetpan);
 	tcase_add_test(tc, test_post_refusals);
 	tcase_add_test(tc, test_post_duplicates);

@@ -471,6 +471,84 @@ START_TEST(test_thread_deterministic_and_saved)
 }
 END_TEST
 
+/*
+ * Terms cut on another thread (thread_prescan) thread exactly as the
+ * threader's own scan does: the same links and the same saved state, for
+ * titles with and without texts, a text that repeats its title, sentence
+ * case (names learnt), no title, and a text longer than the threader looks
+ * at.
+ */
+START_TEST(test_thread_prescan_same)
+{
+	struct threader *a = threader(), *b = threader();
+	struct terms *tk = terms_new("english");
+	struct thread_link la, lb;
+	struct thread_item it;
+	struct thread_terms *tt;
+	struct buf text = BUF_INIT(SIZE_MAX), long_text = BUF_INIT(SIZE_MAX);
+	struct buf da = BUF_INIT(SIZE_MAX), db = BUF_INIT(SIZE_MAX);
+	struct buf sa = BUF_INIT(SIZE_MAX), sb = BUF_INIT(SIZE_MAX);
+	char id[32];
+	size_t i, k;
+
+	for (k = 0; k < 6000; k++)
+		buf_printf(&long_text, "Minister Okafor %zu visited Lagos port "
+				       "again. ",
+		    k);
+	for (i = 0; i < 4 * NG_NELEM(day); i++) {
+		const char *title = day[i % NG_NELEM(day)][1];
+
+		buf_reset(&text);
+		switch (i % 4) {
+		case 0:
+			break; /* title only */
+		case 1:
+			buf_printf(&text, "Officials in Kuala Lumpur said on "
+					  "Monday that %s. The Ministry "
+					  "would say More later.\n\n%s",
+			    title, title);
+			break;
+		case 2:
+			buf_puts(&text, title); /* the body repeats it */
+			break;
+		case 3:
+			buf_append(&text, long_text.data, long_text.len);
+			if (i % 8 == 7)
+				title = NULL;
+			break;
+		}
+		ck_assert(str_printf(id, sizeof(id), "<p%zu@t>", i));
+		memset(&it, 0, sizeof(it));
+		it.msgid = id;
+		it.title = title;
+		it.text = text.len ? text.data : NULL;
+		it.text_len = text.len;
+		it.date = T0 + (time_t)i * 60;
+		ck_assert_int_eq(thread_add(a, &it, &la), 0);
+		describe(&la, 1, &da);
+		tt = thread_prescan(tk, it.title, it.text, it.text_len);
+		it.terms = tt;
+		ck_assert_int_eq(thread_add(b, &it, &lb), 0);
+		thread_terms_free(tt);
+		describe(&lb, 1, &db);
+	}
+	ck_assert_str_eq(buf_cstr(&da), buf_cstr(&db));
+	thread_save(a, &sa);
+	thread_save(b, &sb);
+	ck_assert_uint_eq(sa.len, sb.len);
+	ck_assert(memcmp(sa.data, sb.data, sa.len) == 0);
+	buf_free(&text);
+	buf_free(&long_text);
+	buf_free(&da);
+	buf_free(&db);
+	buf_free(&sa);
+	buf_free(&sb);
+	terms_free(tk);
+	thread_free(a);
+	thread_free(b);
+}
+END_TEST
+
 START_TEST(test_thread_load_damaged)
 {
 	struct threader *t = threader();
@@ -627,6 +705,7 @@ thread_suite(void)
 	tcase_add_test(tc, test_thread_dates_out_of_order);
 	tcase_add_test(tc, test_thread_body_repeats_title);
 	tcase_add_test(tc, test_thread_deterministic_and_saved);
+	tcase_add_test(tc, test_thread_prescan_same);
 	tcase_add_test(tc, test_thread_load_damaged);
 	tcase_add_test(tc, test_thread_load_forged);
 	tcase_add_test(tc, test_thread_garbage_text);
