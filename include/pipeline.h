@@ -26,7 +26,7 @@
 
 enum pipeline_origin {
 	PIPE_IMPORT, /* newsgate import */
-	PIPE_POST,   /* NNTP POST */
+	PIPE_POST,   /* NNTP POST, checked by the caller (cmd_post.c) */
 	PIPE_PEER,   /* NNTP IHAVE / TAKETHIS */
 };
 

@@ -900,19 +900,23 @@ pipeline_article(struct pipeline *p, struct article *a, time_t fallback,
 	char date[64];
 	size_t n = 0;
 	enum pipeline_result r;
+	/* A post was checked by the event loop (cmd_post.c: From with an
+	 * address, a valid Message-ID, a Date that parses), and is not
+	 * parsed again on the writer thread: only what is there is. */
+	bool checked = origin == PIPE_POST;
 
 	if ((v = article_get(a, "From")) == NULL)
 		return reject(p, a, why, "Missing From header");
-	if (origin != PIPE_IMPORT && !article_from_valid(v))
+	if (origin == PIPE_PEER && !article_from_valid(v))
 		return reject(p, a, why, "From: has no address");
 	if (article_get(a, "Subject") == NULL)
 		return reject(p, a, why, "Missing Subject header");
 	if ((v = article_get(a, "Message-ID")) == NULL)
 		return reject(p, a, why, "Missing Message-ID header");
-	if (!article_msgid_valid(v))
+	if (!checked && !article_msgid_valid(v))
 		return reject(p, a, why, "Invalid Message-ID");
 	if ((v = article_get(a, "Date")) == NULL ||
-	    article_parse_date(v) == (time_t)-1) {
+	    (!checked && article_parse_date(v) == (time_t)-1)) {
 		if (v != NULL && origin != PIPE_IMPORT)
 			return reject(p, a, why, "Unparseable Date header");
 		article_format_date(fallback, date, sizeof(date));
