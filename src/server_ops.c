@@ -35,6 +35,25 @@ req_free(struct post_req *r)
 	free(r);
 }
 
+/*
+ * Hand the event loop the commits the spool recorded (writer thread), as
+ * soon as they are made: until it has them, a wakeup of the event loop
+ * that finds data/active changed reads it and the history tail again.
+ */
+static void
+writer_publish(struct writer *w)
+{
+	struct spool_commit *cs = spool_take_commits(w->sp);
+
+	if (cs == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	/* Atomic: the event loop looks without the mutex. */
+	__atomic_store_n(&w->commits, spool_commit_chain(w->commits, cs),
+	    __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->mu);
+}
+
 /* pipeline_commit_fn (writer thread): a staged post is durable. Reports
  * come in the order the articles were staged. */
 static void
@@ -42,6 +61,8 @@ writer_committed(void *arg, const char *msgid, const char *xref)
 {
 	struct writer *w = arg;
 	size_t i;
+
+	writer_publish(w);
 
 	for (i = w->cursor; i < w->nbatch; i++)
 		if (strcmp(w->batch[i]->msgid, msgid) == 0)
@@ -191,7 +212,6 @@ writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct post_req *list, *r, **tail;
-	struct spool_commit *cs;
 	struct timespec at;
 	uint64_t one = 1;
 	bool due;
@@ -216,12 +236,9 @@ writer_main(void *arg)
 			writer_stage(w, r);
 		if (w->nbatch > 0)
 			writer_commit(w);
-		cs = spool_take_commits(w->sp);
+		writer_publish(w);
 		pthread_mutex_lock(&w->mu);
 		writer_sync_due(w, &due, &at);
-		/* Atomic: the event loop looks without the mutex. */
-		__atomic_store_n(&w->commits,
-		    spool_commit_chain(w->commits, cs), __ATOMIC_RELEASE);
 		for (tail = &list; *tail != NULL; tail = &(*tail)->next)
 			;
 		*w->done_tail = list;
