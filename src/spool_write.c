@@ -557,7 +557,8 @@ spool_begin(struct spool *sp)
 		g->next = sp->groups[i].high;
 		g->touched = false;
 	}
-	/* The journal is empty: spool_lock() applied or emptied any other. */
+	/* The journal is empty or retired: spool_lock() applied or emptied
+	 * any other. */
 	if (spool_txn_write(sp) == -1)
 		goto fail;
 	sp->in_batch = true;
