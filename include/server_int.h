@@ -214,8 +214,9 @@ void writer_run(struct writer *w);
 /* Commit what is queued, stop the thread, close the spool; NULL ok. */
 void writer_close(struct writer *w);
 /* Bring the event loop's spool handle up to date: the writer thread's
- * commits from memory, anything else from the files (spool_refresh). */
-void server_catch_up(struct server *sv);
+ * commits from memory, anything else from the files (spool_refresh);
+ * without look, the files only when a commit could not be applied. */
+void server_catch_up(struct server *sv, bool look);
 /* The eventfd said answers are ready: deliver them. */
 void server_answers(struct server *sv);
 /* A connection closes: its POST, if any, is committed all the same. */

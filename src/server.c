@@ -1204,7 +1204,7 @@ server_run(struct config *conf, const struct server_opts *o)
 		 * commits are applied from memory).
 		 */
 		if (n > 0)
-			server_catch_up(sv);
+			server_catch_up(sv, true);
 		for (int k = 0; k < n; k++)
 			server_dispatch(sv, &evs[k]);
 		server_ready(sv);

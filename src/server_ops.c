@@ -397,7 +397,7 @@ server_forget_post(struct conn *c)
 }
 
 void
-server_catch_up(struct server *sv)
+server_catch_up(struct server *sv, bool look)
 {
 	struct writer *w = sv->wr;
 	struct spool_commit *cs = NULL, *k;
@@ -414,10 +414,12 @@ server_catch_up(struct server *sv)
 	 * anything else (another process wrote meanwhile, or a commit not
 	 * yet handed over) is read from the files. */
 	for (k = cs; k != NULL; k = spool_commit_next(k))
-		if (spool_apply_commit(sv->sp, k) == 0)
+		if (spool_apply_commit(sv->sp, k) == 0) {
+			look = true;
 			break;
+		}
 	spool_commit_free(cs);
-	if (spool_refresh(sv->sp) == -1) {
+	if (look && spool_refresh(sv->sp) == -1) {
 		/* spool.c has logged why */
 	}
 }
@@ -437,8 +439,10 @@ server_answers(struct server *sv)
 	w->done = NULL;
 	w->done_tail = &w->done;
 	pthread_mutex_unlock(&w->mu);
-	/* Every reader sees the posts before any poster hears of them. */
-	server_catch_up(sv);
+	/* Every reader sees the posts before any poster hears of them:
+	 * their commits were handed over before they were answered, and
+	 * this wakeup looked at the files already. */
+	server_catch_up(sv, false);
 	for (r = list; r != NULL; r = r->next) {
 		if ((c = r->c) == NULL || c->dead)
 			continue;
